@@ -1,0 +1,206 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { open, type Store } from '../ts/index.js';
+import { openStore } from '../ts/store/store.js';
+import { DURABILITIES, ENGINES, rejectsWith, tempDir } from './helpers.js';
+
+for (const engine of ENGINES) {
+  for (const durability of DURABILITIES) {
+    const test = suite(`store [${engine}, ${durability}]`);
+    let now = 1_000_000;
+    const clock = (): number => now;
+    let dir = '';
+    let db: Store;
+    test.before.each(async () => {
+      dir = tempDir('store');
+      now = 1_000_000;
+      db = await open({ dir, engine, durability, clock });
+    });
+    test.after.each(async () => {
+      await db.close();
+    });
+    const reopen = async (): Promise<void> => {
+      await db.close();
+      db = await open({ dir, engine, durability, clock });
+    };
+
+    test('put then get returns the bytes; strings are UTF-8', async () => {
+      await db.put('héllo', 'wörld');
+      await db.put(Buffer.from([0, 255, 1]), Buffer.from([9, 0, 9]));
+      assert.is(db.get('héllo')?.toString(), 'wörld');
+      assert.equal(db.get(Buffer.from([0, 255, 1])), Buffer.from([9, 0, 9]));
+      assert.is(db.get('missing'), undefined);
+    });
+
+    test('versions are LSNs and grow with every write', async () => {
+      const a = await db.put('k', '1');
+      const b = await db.put('k', '2');
+      assert.ok(b.version > a.version);
+      assert.is(db.getEntry('k')?.version, b.version);
+    });
+
+    test('empty values are stored and differ from absent', async () => {
+      await db.put('empty', '');
+      assert.equal(db.get('empty'), Buffer.alloc(0));
+    });
+
+    test('delete reports whether something was deleted', async () => {
+      await db.put('k', 'v');
+      assert.equal(await db.delete('k'), { deleted: true });
+      assert.equal(await db.delete('k'), { deleted: false });
+      assert.is(db.get('k'), undefined);
+    });
+
+    test('compare-and-swap: ifVersion 0 creates only; a stale version is refused', async () => {
+      const { version } = await db.put('cas', 'a', { ifVersion: 0n });
+      await rejectsWith('VERSION_MISMATCH', () => db.put('cas', 'b', { ifVersion: 0n }));
+      await rejectsWith('VERSION_MISMATCH', () => db.put('cas', 'b', { ifVersion: version + 1n }));
+      await db.put('cas', 'c', { ifVersion: version });
+      assert.is(db.get('cas')?.toString(), 'c');
+    });
+
+    test('CAS sees a write that is submitted but not yet durable', async () => {
+      const first = db.put('race', 'a', { ifVersion: 0n });
+      await rejectsWith('VERSION_MISMATCH', () => db.put('race', 'b', { ifVersion: 0n }));
+      await first;
+      assert.is(db.get('race')?.toString(), 'a');
+    });
+
+    test('conditional delete', async () => {
+      const { version } = await db.put('d', 'v');
+      await rejectsWith('VERSION_MISMATCH', () => db.delete('d', { ifVersion: version + 5n }));
+      assert.equal(await db.delete('d', { ifVersion: version }), { deleted: true });
+    });
+
+    test('incr counts from zero, accepts negatives and refuses non-numbers', async () => {
+      assert.is(await db.incr('n'), 1n);
+      assert.is(await db.incr('n', 41n), 42n);
+      assert.is(await db.incr('n', -50n), -8n);
+      await db.put('text', 'abc');
+      await rejectsWith('NOT_A_NUMBER', () => db.incr('text'));
+      await db.put('big', '9223372036854775807');
+      await rejectsWith('NOT_A_NUMBER', () => db.incr('big'));
+    });
+
+    test('concurrent incr without awaiting in between loses no increment', async () => {
+      await Promise.all(Array.from({ length: 200 }, () => db.incr('c')));
+      assert.is(db.get('c')?.toString(), '200');
+    });
+
+    test('TTL: invisible once expired, kept before, expiry reported', async () => {
+      await db.put('t', 'v', { ttlMs: 1000 });
+      assert.is(db.getEntry('t')?.expiresAt, 1_001_000);
+      now += 999;
+      assert.is(db.get('t')?.toString(), 'v');
+      now += 1;
+      assert.is(db.get('t'), undefined);
+      assert.is(db.count(), 0);
+      assert.equal([...db.scan()], []);
+    });
+
+    test('an expired key counts as absent for CAS and incr', async () => {
+      await db.put('t', '5', { ttlMs: 10 });
+      now += 10;
+      await db.put('t', 'new', { ifVersion: 0n });
+      await db.put('u', '5', { ttlMs: 10 });
+      now += 10;
+      assert.is(await db.incr('u'), 1n);
+    });
+
+    test('batch applies all operations with one version', async () => {
+      await db.put('gone', 'x');
+      const { version } = await db.batch([
+        { type: 'put', key: 'b1', value: '1' },
+        { type: 'put', key: 'b2', value: '2', ttlMs: 50 },
+        { type: 'del', key: 'gone' },
+      ]);
+      assert.is(db.getEntry('b1')?.version, version);
+      assert.is(db.getEntry('b2')?.version, version);
+      assert.is(db.get('gone'), undefined);
+    });
+
+    test('scan: prefix, range, limit and reverse in byte order', async () => {
+      for (const k of ['a', 'b1', 'b2', 'b3', 'c', '\u00ff']) await db.put(k, k.toUpperCase());
+      const keys = (o: Parameters<Store['scan']>[0]): string[] => [...db.scan(o)].map(([k]) => k.toString());
+      assert.equal(keys({ prefix: 'b' }), ['b1', 'b2', 'b3']);
+      assert.equal(keys({ start: 'b2', end: 'c' }), ['b2', 'b3']);
+      assert.equal(keys({ limit: 2 }), ['a', 'b1']);
+      assert.equal(keys({ prefix: 'b', reverse: true, limit: 2 }), ['b3', 'b2']);
+      assert.equal(keys({})[5], '\u00ff'); // UTF-8 c3 bf sorts after ASCII
+      assert.is(db.count('b'), 3);
+    });
+
+    test('scan pages through more entries than one engine call returns', async () => {
+      await db.batch(Array.from({ length: 3000 }, (_, i) => ({ type: 'put' as const, key: `p:${String(i).padStart(5, '0')}`, value: 'v' })));
+      const keys = [...db.scan({ prefix: 'p:' })].map(([k]) => k.toString());
+      assert.is(keys.length, 3000);
+      assert.is(keys[2999], 'p:02999');
+      assert.is([...db.scan({ prefix: 'p:', reverse: true })].length, 3000);
+    });
+
+    test('getInto copies into a caller buffer and reports a short one', async () => {
+      await db.put('k', 'hello');
+      const buf = Buffer.alloc(16);
+      assert.is(db.getInto('k', buf), 5);
+      assert.is(buf.subarray(0, 5).toString(), 'hello');
+      assert.is(db.getInto('absent', buf), -1);
+      await rejectsWith('INVALID_ARGUMENT', () => db.getInto('k', Buffer.alloc(2)));
+    });
+
+    test('the _sys. prefix is reserved for the catalog and hidden from data scans', async () => {
+      await rejectsWith('RESERVED_KEY', () => db.put('_sys.users:x', 'v'));
+      await rejectsWith('RESERVED_KEY', () => db.get('_sys.users:x'));
+      await db.close();
+      const sys = await openStore({ dir, engine, durability, clock }, true);
+      await sys.put('_sys.users:x', 'v');
+      await sys.put('a', '1');
+      await sys.close();
+      db = await open({ dir, engine, durability, clock });
+      assert.equal([...db.scan()].map(([k]) => k.toString()), ['a']);
+      assert.is(db.count(), 1);
+    });
+
+    test('bad input gets a clear code and changes nothing', async () => {
+      await db.put('k', 'v');
+      await rejectsWith('INVALID_ARGUMENT', () => db.put('', 'v'));
+      await rejectsWith('KEY_TOO_LARGE', () => db.put('x'.repeat(4097), 'v'));
+      await rejectsWith('VALUE_TOO_LARGE', () => db.put('k', Buffer.alloc(16 * 1024 * 1024 + 1)));
+      await rejectsWith('INVALID_ARGUMENT', () => db.put('k', 42 as unknown as string));
+      await rejectsWith('INVALID_ARGUMENT', () => db.put('k', 'v', { ttlMs: -1 }));
+      await rejectsWith('INVALID_ARGUMENT', () => db.batch([{ type: 'put', key: 'ok', value: 'v' }, { type: 'nope' } as never]));
+      assert.is(db.get('k')?.toString(), 'v');
+      assert.is(db.get('ok'), undefined);
+    });
+
+    test('data survives close and reopen, with and without a checkpoint', async () => {
+      await db.put('a', '1');
+      await db.checkpoint();
+      await db.put('b', '2');
+      await db.delete('a');
+      await reopen();
+      assert.is(db.get('a'), undefined);
+      assert.is(db.get('b')?.toString(), '2');
+      const { version } = await db.put('c', '3');
+      assert.ok(version > db.getEntry('b')!.version);
+    });
+
+    test('every call after close fails with CLOSED', async () => {
+      await db.close();
+      await rejectsWith('CLOSED', () => db.get('k'));
+      await rejectsWith('CLOSED', () => db.put('k', 'v'));
+      db = await open({ dir, engine, durability, clock });
+    });
+
+    test.run();
+  }
+}
+
+const opts = suite('open() options');
+opts('misspelled options are refused by name', async () => {
+  await rejectsWith('UNKNOWN_OPTION', () => open({ dir: tempDir(), durabilty: 'always' } as never));
+});
+opts('shards must be a power of two; durability must be known', async () => {
+  await rejectsWith('INVALID_ARGUMENT', () => open({ dir: tempDir(), shards: 3 }));
+  await rejectsWith('INVALID_ARGUMENT', () => open({ dir: tempDir(), durability: 'sometimes' as never }));
+});
+opts.run();

@@ -1,0 +1,87 @@
+/**
+ * The engine interface: one contract, two implementations (native C++ in native/,
+ * pure TypeScript in ts/engine/js/). Both read and write the format in
+ * docs/on-disk-format.md. Engines store bytes; they know nothing of `_sys.` keys,
+ * users or HTTP. Arguments arrive already validated by the store layer.
+ */
+
+/** 0 = always (ack after fdatasync), 1 = interval, 2 = none. */
+export type DurabilityCode = 0 | 1 | 2;
+
+export interface EngineConfig {
+  dir: string;
+  /** Power of two, 1..4096. */
+  shards: number;
+  durability: DurabilityCode;
+  /** fdatasync period for `interval`, milliseconds. */
+  intervalMs: number;
+  walSegmentBytes: number;
+  /** Start an automatic checkpoint after this much WAL since the last one (0 = never). */
+  checkpointWalBytes: number;
+  /** Truncate at a corrupt record instead of refusing to open. */
+  truncateCorruptTail: boolean;
+}
+
+/**
+ * Called whenever the durable LSN advances (every record with lsn <= durableLsn is on
+ * disk under `always`), or once with an error code when the WAL can no longer be
+ * written (IO_ERROR): every pending and later write then fails. Called on the JS thread
+ * of the handle that registered it.
+ */
+export type DurableCallback = (durableLsn: bigint, errorCode?: string, errorMessage?: string) => void;
+
+/** A log line for the operator (torn-tail truncation, corruption repair). */
+export type LogCallback = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface EngineStats {
+  keys: number;
+  nextLsn: bigint;
+  durableLsn: bigint;
+  walBytes: number;
+  walSegments: number;
+  lastCheckpointLsn: bigint;
+  checkpoints: number;
+  fsyncs: number;
+  /** Largest number of records one fdatasync covered. */
+  maxGroupCommit: number;
+}
+
+/** Tuple form keeps the N-API boundary cheap: [value, version, expiresAt (0 = none)]. */
+export type RawEntry = [value: Buffer, version: bigint, expiresAt: number];
+
+/**
+ * Every write method is synchronous: it checks its condition against the latest
+ * submitted state (including writes not yet durable), assigns the next LSN, queues the
+ * WAL record and returns the LSN. Under `interval`/`none` the change is visible to
+ * readers on return; under `always` it becomes visible only once durable, just before
+ * the DurableCallback reports an LSN >= it.
+ * `now` is the caller's clock in ms (injectable for tests); an entry with
+ * 0 < expiresAt <= now is absent for every read and condition.
+ * Errors are thrown as Error objects with a string `code` property:
+ * VERSION_MISMATCH, NOT_A_NUMBER, IO_ERROR, CLOSED, CORRUPT, LOCKED.
+ */
+export interface Engine {
+  get(key: Buffer, now: number): Buffer | undefined;
+  /** Copies the value into `target`; returns its length, -1 if absent, or -(length + 2) if target is too small. */
+  getInto(key: Buffer, now: number, target: Buffer): number;
+  getEntry(key: Buffer, now: number): RawEntry | undefined;
+  /** ifVersion: -1n = unconditional, 0n = must not exist, v = current version must be v. */
+  put(key: Buffer, value: Buffer, expiresAt: number, ifVersion: bigint, now: number): bigint;
+  /** Returns 0n (and writes nothing) when the key is absent and ifVersion is -1n. */
+  del(key: Buffer, ifVersion: bigint, now: number): bigint;
+  /** Adds delta to the decimal integer stored at key (absent = 0); keeps its expiry. Returns [lsn, result]. */
+  incr(key: Buffer, delta: bigint, now: number): [bigint, bigint];
+  /** body = a BATCH record body (docs/on-disk-format.md). Applied atomically. */
+  batch(body: Buffer, now: number): bigint;
+  /**
+   * Keys in byte order within [start, end) (null = unbounded), at most `limit` (0 = no limit).
+   * Returns [k0, v0, k1, v1, ...].
+   */
+  scan(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer[];
+  count(start: Buffer | null, end: Buffer | null, now: number): number;
+  /** Fuzzy checkpoint; reads and writes continue while it runs. Resolves with the redo LSN. */
+  checkpoint(): Promise<bigint>;
+  stats(): EngineStats;
+  /** Flushes, checkpoints (if anything was written) and releases the directory. Idempotent. */
+  close(): Promise<void>;
+}

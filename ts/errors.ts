@@ -1,0 +1,45 @@
+/**
+ * The one error catalogue. Every error the library throws is a KvError whose `code`
+ * is one of these keys; `status` is the HTTP status the server (a later layer) answers
+ * with. docs/errors.md lists the same codes; test/errors.test.ts keeps them in step.
+ */
+export const ERRORS = {
+  INVALID_ARGUMENT: { status: 400, message: 'Invalid argument' },
+  UNKNOWN_OPTION: { status: 400, message: 'Unknown option' },
+  KEY_TOO_LARGE: { status: 413, message: 'Key is longer than the limit' },
+  VALUE_TOO_LARGE: { status: 413, message: 'Value is larger than the limit' },
+  RESERVED_KEY: { status: 403, message: 'Keys under "_sys." are reserved for the system catalog' },
+  VERSION_MISMATCH: { status: 412, message: 'The entry does not have the expected version' },
+  NOT_A_NUMBER: { status: 409, message: 'The value is not a decimal 64-bit integer' },
+  LOCKED: { status: 409, message: 'The data directory is in use by another process' },
+  CORRUPT: { status: 500, message: 'The data directory is corrupt' },
+  IO_ERROR: { status: 503, message: 'An I/O error made the store read-only' },
+  CLOSED: { status: 503, message: 'The store is closed' },
+  NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class KvError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'KvError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** Wraps an engine error (which carries a string `code`) into a KvError, keeping the cause. */
+export function toKvError(err: unknown): KvError {
+  if (err instanceof KvError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new KvError(isErrorCode(code) ? code : 'IO_ERROR', message, { cause: err });
+}

@@ -1,0 +1,312 @@
+/**
+ * The store facade: open(), the typed API, TTL, CAS, scans, and the promise bookkeeping
+ * that turns the engine's durable-LSN callbacks into resolved writes. No users, no
+ * policy beyond reserving the `_sys.` prefix for the system catalog.
+ */
+import { KvError, toKvError } from '../errors.js';
+import { type BatchOp, encodeBatchBody } from '../engine/format.js';
+import { JsEngine } from '../engine/js/js-engine.js';
+import type { Engine, EngineStats } from '../engine/types.js';
+import { loadNative } from '../binding.js';
+import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, isSystemKey, prefixEnd, toBound, toKey, toValue } from './keys.js';
+
+export interface Entry {
+  value: Buffer;
+  /** The LSN of the entry's last write. */
+  version: bigint;
+  /** Absolute expiry, ms since the epoch; absent when the entry does not expire. */
+  expiresAt?: number;
+}
+
+export interface PutOptions {
+  /** Time to live, ms (> 0). */
+  ttlMs?: number;
+  /** Compare-and-swap: write only if the entry's version is this (0n = only if absent). */
+  ifVersion?: bigint;
+}
+
+export interface DeleteOptions {
+  ifVersion?: bigint;
+}
+
+export type BatchOperation =
+  | { type: 'put'; key: Key; value: Value; ttlMs?: number }
+  | { type: 'del'; key: Key };
+
+export interface ScanOptions {
+  /** Only keys starting with these bytes. Combines with start/end. */
+  prefix?: Key;
+  /** Inclusive lower bound. */
+  start?: Key;
+  /** Exclusive upper bound. */
+  end?: Key;
+  /** At most this many entries (default: all). */
+  limit?: number;
+  /** Descending key order. */
+  reverse?: boolean;
+}
+
+export interface StoreStats extends EngineStats {
+  engine: 'native' | 'js';
+  durability: Durability;
+}
+
+const SCAN_PAGE = 1024;
+
+interface Waiter {
+  lsn: bigint;
+  resolve: () => void;
+  reject: (err: KvError) => void;
+}
+
+export class Store {
+  readonly #engine: Engine;
+  readonly #kind: 'native' | 'js';
+  readonly #opts: ResolvedOptions;
+  readonly #allowSystem: boolean;
+  /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
+  #waiters: Waiter[] = [];
+  #waitHead = 0;
+  #durableLsn = 0n;
+  #ioError: KvError | null = null;
+
+  /** @internal Use open(). */
+  constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, allowSystem: boolean) {
+    this.#engine = engine;
+    this.#kind = kind;
+    this.#opts = opts;
+    this.#allowSystem = allowSystem;
+  }
+
+  /** @internal The engine's durable-LSN callback. */
+  _onDurable(lsn: bigint, code?: string, message?: string): void {
+    if (lsn > this.#durableLsn) this.#durableLsn = lsn;
+    const w = this.#waiters;
+    let i = this.#waitHead;
+    for (; i < w.length && w[i]!.lsn <= lsn; i++) w[i]!.resolve();
+    if (code) {
+      this.#ioError = new KvError('IO_ERROR', message ?? 'WAL write failed');
+      for (; i < w.length; i++) w[i]!.reject(this.#ioError);
+    }
+    if (i === w.length) {
+      this.#waiters = [];
+      this.#waitHead = 0;
+    } else {
+      this.#waitHead = i;
+    }
+  }
+
+  /** A promise that settles when `lsn` is durable as the policy defines it. */
+  #durable<T>(lsn: bigint, result: T): Promise<T> {
+    if (this.#opts.config.durability !== 0 || lsn <= this.#durableLsn) return Promise.resolve(result);
+    if (this.#ioError) return Promise.reject(this.#ioError);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiters.push({ lsn, resolve: () => resolve(result), reject });
+    });
+  }
+
+  #key(key: Key): Buffer {
+    return toKey(key, this.#allowSystem);
+  }
+
+  #expiry(ttlMs: number | undefined): number {
+    if (ttlMs === undefined) return 0;
+    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+      throw new KvError('INVALID_ARGUMENT', `ttlMs must be a positive number of milliseconds, got ${String(ttlMs)}`);
+    }
+    return Math.ceil(this.#opts.clock() + ttlMs);
+  }
+
+  static #version(v: bigint | undefined): bigint {
+    if (v === undefined) return -1n;
+    if (typeof v !== 'bigint' || v < 0n) throw new KvError('INVALID_ARGUMENT', 'ifVersion must be a non-negative bigint');
+    return v;
+  }
+
+  #call<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
+  /** The value, or undefined when absent or expired. Synchronous: reads never wait for the disk. */
+  get(key: Key): Buffer | undefined {
+    const k = this.#key(key);
+    return this.#call(() => this.#engine.get(k, this.#opts.clock()));
+  }
+
+  /**
+   * Zero-allocation read: copies the value into `target` and returns its length;
+   * -1 when absent; throws INVALID_ARGUMENT when target is too small (the error says how big).
+   */
+  getInto(key: Key, target: Buffer): number {
+    const k = this.#key(key);
+    const n = this.#call(() => this.#engine.getInto(k, this.#opts.clock(), target));
+    if (n < -1) throw new KvError('INVALID_ARGUMENT', `target holds ${target.length} bytes; the value needs ${-n - 2}`);
+    return n;
+  }
+
+  getEntry(key: Key): Entry | undefined {
+    const k = this.#key(key);
+    const e = this.#call(() => this.#engine.getEntry(k, this.#opts.clock()));
+    if (!e) return undefined;
+    return e[2] === 0 ? { value: e[0], version: e[1] } : { value: e[0], version: e[1], expiresAt: e[2] };
+  }
+
+  put(key: Key, value: Value, options: PutOptions = {}): Promise<{ version: bigint }> {
+    try {
+      const k = this.#key(key);
+      const v = toValue(value);
+      const exp = this.#expiry(options.ttlMs);
+      const ifv = Store.#version(options.ifVersion);
+      const lsn = this.#call(() => this.#engine.put(k, v, exp, ifv, this.#opts.clock()));
+      return this.#durable(lsn, { version: lsn });
+    } catch (err) {
+      return Promise.reject(toKvError(err));
+    }
+  }
+
+  delete(key: Key, options: DeleteOptions = {}): Promise<{ deleted: boolean }> {
+    try {
+      const k = this.#key(key);
+      const ifv = Store.#version(options.ifVersion);
+      const lsn = this.#call(() => this.#engine.del(k, ifv, this.#opts.clock()));
+      return lsn === 0n ? Promise.resolve({ deleted: false }) : this.#durable(lsn, { deleted: true });
+    } catch (err) {
+      return Promise.reject(toKvError(err));
+    }
+  }
+
+  /** Atomically adds `by` to the decimal integer at key (absent = 0) and returns the result. */
+  incr(key: Key, by: bigint = 1n): Promise<bigint> {
+    try {
+      const k = this.#key(key);
+      if (typeof by !== 'bigint') throw new KvError('INVALID_ARGUMENT', 'by must be a bigint');
+      const [lsn, result] = this.#call(() => this.#engine.incr(k, by, this.#opts.clock()));
+      return this.#durable(lsn, result);
+    } catch (err) {
+      return Promise.reject(toKvError(err));
+    }
+  }
+
+  /** Applies every operation as one WAL record: after a crash, all of them or none. */
+  batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }> {
+    try {
+      if (!Array.isArray(ops) || ops.length === 0) throw new KvError('INVALID_ARGUMENT', 'batch needs a non-empty array of operations');
+      const encoded: BatchOp[] = ops.map((op, i) => {
+        if (op?.type === 'put') return { type: 'put', key: this.#key(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
+        if (op?.type === 'del') return { type: 'del', key: this.#key(op.key) };
+        throw new KvError('INVALID_ARGUMENT', `batch operation ${i} needs type 'put' or 'del'`);
+      });
+      const body = encodeBatchBody(encoded);
+      const lsn = this.#call(() => this.#engine.batch(body, this.#opts.clock()));
+      return this.#durable(lsn, { version: lsn });
+    } catch (err) {
+      return Promise.reject(toKvError(err));
+    }
+  }
+
+  #range(o: ScanOptions): [Buffer | null, Buffer | null] {
+    let start = toBound(o.start, 'start');
+    let end = toBound(o.end, 'end');
+    const prefix = toBound(o.prefix, 'prefix');
+    if (prefix && prefix.length > 0) {
+      if (compareBytes(prefix, start, 'low') > 0) start = prefix;
+      const pend = prefixEnd(prefix);
+      if (compareBytes(pend, end, 'high') < 0) end = pend;
+    }
+    return [start, end];
+  }
+
+  /** Entries in key order (bytes, unsigned), fetched lazily in pages. */
+  *scan(options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
+    let [start, end] = this.#range(options);
+    const reverse = options.reverse === true;
+    let left = options.limit ?? Infinity;
+    if (left !== Infinity && (!Number.isInteger(left) || left < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
+    while (left > 0) {
+      const page = this.#call(() => this.#engine.scan(start, end, Math.min(SCAN_PAGE, left), reverse, this.#opts.clock()));
+      for (let i = 0; i < page.length && left > 0; i += 2) {
+        if (!this.#allowSystem && isSystemKey(page[i]!)) continue;
+        left--;
+        yield [page[i]!, page[i + 1]!];
+      }
+      if (page.length < SCAN_PAGE * 2) return;
+      const last = page[page.length - 2]!;
+      if (reverse) end = last;
+      else start = Buffer.concat([last, Buffer.from([0])]);
+    }
+  }
+
+  /** Number of live entries, optionally under a prefix. */
+  count(prefix?: Key): number {
+    const [start, end] = this.#range({ prefix });
+    const now = this.#opts.clock();
+    let n = this.#call(() => this.#engine.count(start, end, now));
+    if (!this.#allowSystem) {
+      const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
+      const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
+      if (compareBytes(s, e, 'low') < 0) n -= this.#call(() => this.#engine.count(s, e, now));
+    }
+    return n;
+  }
+
+  /** Runs a fuzzy checkpoint now; reads and writes continue meanwhile. Resolves with its redo LSN. */
+  async checkpoint(): Promise<{ redoLsn: bigint }> {
+    try {
+      return { redoLsn: await this.#call(() => this.#engine.checkpoint()) };
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
+  stats(): StoreStats {
+    return { ...this.#call(() => this.#engine.stats()), engine: this.#kind, durability: this.#opts.durability };
+  }
+
+  /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */
+  async close(): Promise<void> {
+    try {
+      await this.#engine.close();
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+}
+
+function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?: Store }): Engine {
+  const onDurable = (lsn: bigint, code?: string, message?: string): void => store.ref?._onDurable(lsn, code, message);
+  if (kind === 'native') return loadNative().openEngine(opts.config, onDurable, opts.onLog);
+  return JsEngine.open(opts.config, onDurable, opts.onLog);
+}
+
+/** @internal Opens with or without access to `_sys.` keys (the catalog uses the former). */
+export async function openStore(options: OpenOptions, allowSystem: boolean): Promise<Store> {
+  const opts = resolveOptions(options);
+  let kind: 'native' | 'js' = opts.engine === 'js' ? 'js' : 'native';
+  if (opts.engine === 'auto') {
+    try {
+      loadNative();
+    } catch (err) {
+      kind = 'js';
+      opts.onLog('warn', `native engine unavailable, using the pure-TS engine: ${(err as Error).message}`);
+    }
+  }
+  const holder: { ref?: Store } = {};
+  let engine: Engine;
+  try {
+    engine = openEngine(kind, opts, holder);
+  } catch (err) {
+    throw toKvError(err);
+  }
+  holder.ref = new Store(engine, kind, opts, allowSystem);
+  return holder.ref;
+}
+
+/** Opens (creating or recovering) the store in options.dir. */
+export function open(options: OpenOptions): Promise<Store> {
+  return openStore(options, false);
+}
