@@ -98,6 +98,15 @@ for (const engine of ENGINES) {
       assert.equal([...db.scan()], []);
     });
 
+    test('expired entries are swept from memory in the background', async () => {
+      await db.batch(Array.from({ length: 50 }, (_, i) => ({ type: 'put' as const, key: `s${i}`, value: 'v', ttlMs: 5 })));
+      await db.put('keep', 'v');
+      assert.is(db.stats().keys, 51);
+      now += 5;
+      await new Promise((r) => setTimeout(r, 350));
+      assert.is(db.stats().keys, 1);
+    });
+
     test('an expired key counts as absent for CAS and incr', async () => {
       await db.put('t', '5', { ttlMs: 10 });
       now += 10;

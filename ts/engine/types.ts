@@ -79,8 +79,17 @@ export interface Engine {
    */
   scan(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer[];
   count(start: Buffer | null, end: Buffer | null, now: number): number;
-  /** Fuzzy checkpoint; reads and writes continue while it runs. Resolves with the redo LSN. */
-  checkpoint(): Promise<bigint>;
+  /**
+   * Fuzzy checkpoint; reads and writes continue while it runs. Entries expired at `now`
+   * are left out. Resolves with the redo LSN.
+   */
+  checkpoint(now: number): Promise<bigint>;
+  /**
+   * Incremental TTL sweep: examines at most `budget` entries (continuing where the last
+   * call stopped, wrapping around) and removes those expired at `now`. Returns how many
+   * it removed. The store calls it on a timer with its own clock; the engine has none.
+   */
+  sweep(now: number, budget: number): number;
   stats(): EngineStats;
   /** Flushes, checkpoints (if anything was written) and releases the directory. Idempotent. */
   close(): Promise<void>;

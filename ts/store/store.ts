@@ -53,6 +53,9 @@ export interface StoreStats extends EngineStats {
 }
 
 const SCAN_PAGE = 1024;
+/** TTL sweep: every SWEEP_MS, examine at most SWEEP_BUDGET entries (bounded work per tick). */
+const SWEEP_MS = 100;
+const SWEEP_BUDGET = 2000;
 
 interface Waiter {
   lsn: bigint;
@@ -70,6 +73,7 @@ export class Store {
   #waitHead = 0;
   #durableLsn = 0n;
   #ioError: KvError | null = null;
+  #sweeper: NodeJS.Timeout;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, allowSystem: boolean) {
@@ -77,6 +81,14 @@ export class Store {
     this.#kind = kind;
     this.#opts = opts;
     this.#allowSystem = allowSystem;
+    this.#sweeper = setInterval(() => {
+      try {
+        engine.sweep(opts.clock(), SWEEP_BUDGET);
+      } catch {
+        clearInterval(this.#sweeper); // closed underneath us
+      }
+    }, SWEEP_MS);
+    this.#sweeper.unref();
   }
 
   /** @internal The engine's durable-LSN callback. */
@@ -257,7 +269,7 @@ export class Store {
   /** Runs a fuzzy checkpoint now; reads and writes continue meanwhile. Resolves with its redo LSN. */
   async checkpoint(): Promise<{ redoLsn: bigint }> {
     try {
-      return { redoLsn: await this.#call(() => this.#engine.checkpoint()) };
+      return { redoLsn: await this.#call(() => this.#engine.checkpoint(this.#opts.clock())) };
     } catch (err) {
       throw toKvError(err);
     }
@@ -269,6 +281,7 @@ export class Store {
 
   /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     try {
       await this.#engine.close();
     } catch (err) {

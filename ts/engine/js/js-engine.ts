@@ -104,7 +104,6 @@ export class JsEngine implements Engine {
   private rotateAt: bigint | null = null;
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
-  private sweepTimer: NodeJS.Timeout | null;
   private sweepIter: Iterator<[string, Entry]> | null = null;
   private checkpointing: Promise<bigint> | null = null;
   private lastCheckpointLsn = 0n;
@@ -139,8 +138,6 @@ export class JsEngine implements Engine {
       this.lock.release();
       throw err;
     }
-    this.sweepTimer = setInterval(() => this.sweep(1000), 100);
-    this.sweepTimer.unref();
     if (cfg.durability === 1) {
       this.flushTimer = setInterval(() => this.kick(), cfg.intervalMs);
       this.flushTimer.unref();
@@ -225,6 +222,8 @@ export class JsEngine implements Engine {
   }
 
   private stopReplay = false;
+  /** The caller's clock as last seen by a write: automatic checkpoints use it for TTL. */
+  private lastNow = 0;
 
   /** Corruption: refuse to open, or (truncateCorruptTail) cut the WAL here, loudly. */
   private corruptAt(file: string, offset: number, why: string, later: string[]): void {
@@ -264,7 +263,6 @@ export class JsEngine implements Engine {
     if (buf.readBigUInt64LE(16) !== redo) throw bad('redo LSN does not match control');
     const count = buf.readBigUInt64LE(24);
     let at = SNAP_HEADER;
-    const now = Date.now();
     for (let n = 0n; n < count; n++) {
       if (at + SNAP_ENTRY_FIXED > end) throw bad(`entry ${n} truncated`);
       const klen = buf.readUInt32LE(at);
@@ -273,11 +271,9 @@ export class JsEngine implements Engine {
       const expiresAt = Number(buf.readBigUInt64LE(at + 16));
       const k = at + SNAP_ENTRY_FIXED;
       if (klen === 0 || k + klen + vlen > end || version >= redo) throw bad(`entry ${n} out of range`);
-      if (expiresAt === 0 || expiresAt > now) {
-        const key = buf.toString('latin1', k, k + klen);
-        if (!this.table.has(key)) this.index.insert(key);
-        this.table.set(key, { value: Buffer.from(buf.subarray(k + klen, k + klen + vlen)), version, expiresAt });
-      }
+      const key = buf.toString('latin1', k, k + klen);
+      if (!this.table.has(key)) this.index.insert(key);
+      this.table.set(key, { value: Buffer.from(buf.subarray(k + klen, k + klen + vlen)), version, expiresAt });
       at = k + klen + vlen;
     }
     if (at !== end) throw bad('trailing bytes after the last entry');
@@ -337,6 +333,7 @@ export class JsEngine implements Engine {
 
   /** The newest submitted state of key: pending (not yet durable) first, then the table. */
   private current(k: string, now: number): Entry | undefined {
+    this.lastNow = now;
     const p = this.pending.get(k);
     const e = p ? p.entry : this.table.get(k);
     return live(e, now) ? e : undefined;
@@ -538,39 +535,41 @@ export class JsEngine implements Engine {
 
   // ---------------------------------------------------------------- background work
 
-  private sweep(budget: number): void {
-    if (this.closed) return;
-    const now = Date.now();
+  sweep(now: number, budget: number): number {
+    this.check();
+    let removed = 0;
     this.sweepIter ??= this.table.entries();
     for (let i = 0; i < budget; i++) {
       const n = this.sweepIter.next();
       if (n.done) {
         this.sweepIter = null;
-        return;
+        break;
       }
       const [k, e] = n.value;
       if (e.expiresAt !== 0 && e.expiresAt <= now && this.table.get(k) === e) {
         this.table.delete(k);
         this.index.delete(k);
+        removed++;
       }
     }
+    return removed;
   }
 
   private maybeAutoCheckpoint(): void {
     if (this.cfg.checkpointWalBytes > 0 && this.walSinceCheckpoint >= this.cfg.checkpointWalBytes && !this.checkpointing) {
-      this.checkpoint().catch((err: Error) => this.onLog('error', `automatic checkpoint failed: ${err.message}`));
+      this.checkpoint(this.lastNow).catch((err: Error) => this.onLog('error', `automatic checkpoint failed: ${err.message}`));
     }
   }
 
-  checkpoint(): Promise<bigint> {
+  checkpoint(now: number): Promise<bigint> {
     this.check();
-    this.checkpointing ??= this.runCheckpoint().finally(() => {
+    this.checkpointing ??= this.runCheckpoint(now).finally(() => {
       this.checkpointing = null;
     });
     return this.checkpointing;
   }
 
-  private async runCheckpoint(): Promise<bigint> {
+  private async runCheckpoint(now: number): Promise<bigint> {
     const redo = this.appliedLsn + 1n;
     this.rotateAt = this.nextLsn;
     this.walSinceCheckpoint = 0;
@@ -594,7 +593,6 @@ export class JsEngine implements Engine {
         await fh.write(b, 0, b.length, pos);
         pos += b.length;
       };
-      const now = Date.now();
       // Fuzzy copy: entries are copied in slices between turns of the event loop, so
       // writers keep going; versions plus replay from `redo` make the result exact.
       for (const [k, e] of this.table) {
@@ -696,15 +694,13 @@ export class JsEngine implements Engine {
 
   private async doClose(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
     await this.checkpointing?.catch(() => undefined);
     while (this.flushing || (this.queue.length > 0 && !this.failed)) {
       this.kick();
       await this.flushing;
     }
     if (!this.failed && this.appliedLsn > 0n && this.appliedLsn + 1n > this.lastCheckpointLsn) {
-      await this.checkpoint().catch((err: Error) => this.onLog('error', `checkpoint at close failed: ${err.message}`));
+      await this.checkpoint(this.lastNow).catch((err: Error) => this.onLog('error', `checkpoint at close failed: ${err.message}`));
     }
     this.closed = true;
     if (this.segFd >= 0) {
