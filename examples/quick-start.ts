@@ -4,7 +4,7 @@
  */
 import { open } from '../ts/index.js';
 
-const dir = process.argv[2] ?? './data';
+const dir = process.argv[2] ?? process.env.KVSTORE_DATA_DIR ?? './data';
 const db = await open({ dir, durability: 'always' });
 const s = db.stats();
 console.log(`opened ${dir} with the ${s.engine} engine: ${db.count()} keys, next LSN ${s.nextLsn}`);
