@@ -340,7 +340,7 @@ export class JsEngine implements Engine {
   }
 
   private checkWritable(): void {
-    this.check();
+    if (this.closing) throw coded('CLOSED', 'the store is closing');
     if (this.failed) throw coded('IO_ERROR', this.failed.message);
   }
 
