@@ -56,6 +56,13 @@ const SCAN_PAGE = 1024;
 /** TTL sweep: every SWEEP_MS, examine at most SWEEP_BUDGET entries (bounded work per tick). */
 const SWEEP_MS = 100;
 const SWEEP_BUDGET = 2000;
+/**
+ * Backpressure under `interval` and `none`: a write resolves at once unless more than this
+ * many records are still unwritten, then it waits for the flusher like `always` does. This
+ * bounds the WAL queue (and gives a pure-TS flusher a turn) when a caller loops on
+ * `await put()`, whose microtasks would otherwise never let I/O callbacks run.
+ */
+const MAX_UNFLUSHED = 8192n;
 
 interface Waiter {
   lsn: bigint;
@@ -81,6 +88,7 @@ export class Store {
     this.#kind = kind;
     this.#opts = opts;
     this.#allowSystem = allowSystem;
+    this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
         engine.sweep(opts.clock(), SWEEP_BUDGET);
@@ -111,7 +119,8 @@ export class Store {
 
   /** A promise that settles when `lsn` is durable as the policy defines it. */
   #durable<T>(lsn: bigint, result: T): Promise<T> {
-    if (this.#opts.config.durability !== 0 || lsn <= this.#durableLsn) return Promise.resolve(result);
+    if (lsn <= this.#durableLsn) return Promise.resolve(result);
+    if (this.#opts.config.durability !== 0 && lsn - this.#durableLsn <= MAX_UNFLUSHED) return Promise.resolve(result);
     if (this.#ioError) return Promise.reject(this.#ioError);
     return new Promise<T>((resolve, reject) => {
       this.#waiters.push({ lsn, resolve: () => resolve(result), reject });

@@ -138,10 +138,6 @@ export class JsEngine implements Engine {
       this.lock.release();
       throw err;
     }
-    if (cfg.durability === 1) {
-      this.flushTimer = setInterval(() => this.kick(), cfg.intervalMs);
-      this.flushTimer.unref();
-    }
   }
 
   static open(cfg: EngineConfig, onDurable: DurableCallback, onLog: LogCallback): JsEngine {
@@ -412,6 +408,14 @@ export class JsEngine implements Engine {
       this.applyChanges(changes, lsn, false);
       this.appliedLsn = lsn;
       if (this.cfg.durability === 2) this.kick();
+      else if (this.flushTimer === null) {
+        // interval: the first record after a flush arms the timer; it stays referenced so
+        // the process does not exit with records unwritten.
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = null;
+          this.kick();
+        }, this.cfg.intervalMs);
+      }
     }
     return lsn;
   }
@@ -608,7 +612,7 @@ export class JsEngine implements Engine {
         chunk.push(rec);
         chunkBytes += rec.length;
         count++;
-        if (chunkBytes >= 1 << 20) await flush();
+        if (chunk.length >= 1024) await flush(); // a slice is ~1k entries: a short pause for writers
       }
       await flush();
       header.writeBigUInt64LE(count, 24);
@@ -693,7 +697,8 @@ export class JsEngine implements Engine {
   }
 
   private async doClose(): Promise<void> {
-    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     await this.checkpointing?.catch(() => undefined);
     while (this.flushing || (this.queue.length > 0 && !this.failed)) {
       this.kick();
