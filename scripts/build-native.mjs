@@ -20,7 +20,11 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', s
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 if (run(bin('cmake-js'), ['compile', '--log-level', 'warn'])) process.exit(0);
 console.log('kvstore: cmake-js build failed, trying node-gyp (binding.gyp)');
-const gyp = fs.existsSync(bin('node-gyp')) ? bin('node-gyp') : 'node-gyp';
-if (run(gyp, ['rebuild'])) process.exit(0);
+// npm names its bundled node-gyp in npm_config_node_gyp for lifecycle scripts.
+const gypJs = process.env.npm_config_node_gyp;
+const built = gypJs && fs.existsSync(gypJs)
+  ? run(process.execPath, [gypJs, 'rebuild'])
+  : run(fs.existsSync(bin('node-gyp')) ? bin('node-gyp') : 'node-gyp', ['rebuild']);
+if (built) process.exit(0);
 console.error('kvstore: the native addon did not build (see above); install cmake and a C++17 compiler, or set KVSTORE_SKIP_NATIVE=1 to use the pure-TS engine');
 process.exit(1);

@@ -2,10 +2,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type EngineName = 'native' | 'js';
 
 export const ENGINES = (process.env.KVSTORE_TEST_ENGINES ?? 'native,js').split(',') as EngineName[];
+/** The repository root (this file runs from dist/test/). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
 export const DURABILITIES = ['always', 'interval', 'none'] as const;
 
 const made: string[] = [];

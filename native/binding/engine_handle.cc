@@ -1,0 +1,517 @@
+#include "engine_handle.h"
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "../core/engine_registry.h"
+#include "errors.h"
+
+namespace kvstore {
+namespace {
+
+// A notification from a background thread to the handle's JS thread.
+struct Message {
+  enum class Kind { kDurable, kLog, kClosed };
+  Kind kind;
+  uint64_t lsn = 0;
+  std::string code;
+  std::string message;
+  std::string level;
+};
+
+using StateRef = std::shared_ptr<HandleState>;
+void CallJs(Napi::Env env, Napi::Function callback, StateRef* ctx, Message* raw);
+using Tsfn = Napi::TypedThreadSafeFunction<StateRef, Message, CallJs>;
+
+}  // namespace
+
+// Everything a handle shares with background threads. Kept alive by the EngineHandle and
+// by its thread-safe function (whose finalizer drops the last reference), so a message
+// still queued when the JS object is collected finds it.
+struct HandleState {
+  std::shared_ptr<Engine> engine;
+  Napi::FunctionReference on_durable;  // JS thread only
+  Napi::FunctionReference on_log;      // JS thread only
+  napi_env env = nullptr;
+  int listener_id = 0;
+
+  // JS thread only.
+  bool closed = false;            // close() called: every method throws CLOSED
+  bool hook_registered = false;   // env cleanup hook pending
+  bool tsfn_ref = false;          // the TSFN keeps the event loop alive
+  uint64_t awaited_lsn = 0;       // highest LSN whose durability a promise waits for
+  std::optional<Napi::Promise::Deferred> close_deferred;
+  Napi::ObjectReference close_promise;
+
+  // The engine reference is given back exactly once (close or env teardown).
+  std::atomic<bool> released{false};
+
+  // Guards tsfn against use after release from background threads.
+  std::mutex tsfn_mu;
+  bool tsfn_alive = false;
+  Tsfn tsfn;
+
+  // Queues `msg` for the JS thread; false (msg dropped) once the TSFN is released.
+  bool Post(std::unique_ptr<Message> msg) {
+    std::lock_guard<std::mutex> lock(tsfn_mu);
+    if (!tsfn_alive) return false;
+    if (tsfn.NonBlockingCall(msg.get()) != napi_ok) return false;
+    msg.release();
+    return true;
+  }
+
+  // JS thread. Stops the TSFN; `abort` drops queued messages.
+  void ReleaseTsfn(bool abort) {
+    std::lock_guard<std::mutex> lock(tsfn_mu);
+    if (!tsfn_alive) return;
+    tsfn_alive = false;
+    if (abort) {
+      tsfn.Abort();
+    } else {
+      tsfn.Release();
+    }
+  }
+
+  void SetRef(Napi::Env e, bool ref) {
+    std::lock_guard<std::mutex> lock(tsfn_mu);
+    if (!tsfn_alive || tsfn_ref == ref) return;
+    tsfn_ref = ref;
+    if (ref) {
+      tsfn.Ref(e);
+    } else {
+      tsfn.Unref(e);
+    }
+  }
+
+  // Gives the engine reference back without a final checkpoint: env teardown or the JS
+  // object collected without close(). JS thread.
+  void Detach() {
+    if (!released.exchange(true)) {
+      engine->RemoveListener(listener_id);
+      ReleaseEngine(engine, false);
+    }
+    ReleaseTsfn(true);
+    if (hook_registered) {
+      hook_registered = false;
+      napi_remove_env_cleanup_hook(env, &HandleState::CleanupHook, this);
+    }
+  }
+
+  static void CleanupHook(void* arg) {
+    HandleState* st = static_cast<HandleState*>(arg);
+    st->hook_registered = false;  // it is running: nothing to remove
+    st->Detach();
+  }
+};
+
+namespace {
+
+void CallJs(Napi::Env env, Napi::Function /*callback*/, StateRef* ctx, Message* raw) {
+  std::unique_ptr<Message> msg(raw);
+  if (env == nullptr || ctx == nullptr || msg == nullptr) return;
+  HandleState& st = **ctx;
+  Napi::HandleScope scope(env);
+  switch (msg->kind) {
+    case Message::Kind::kDurable: {
+      bool failed = !msg->code.empty();
+      if (failed || msg->lsn >= st.awaited_lsn) st.SetRef(env, false);
+      if (st.on_durable.IsEmpty()) return;
+      if (failed) {
+        st.on_durable.Call({Napi::BigInt::New(env, msg->lsn), Napi::String::New(env, msg->code),
+                            Napi::String::New(env, msg->message)});
+      } else {
+        st.on_durable.Call({Napi::BigInt::New(env, msg->lsn)});
+      }
+      return;
+    }
+    case Message::Kind::kLog:
+      if (!st.on_log.IsEmpty()) {
+        st.on_log.Call({Napi::String::New(env, msg->level), Napi::String::New(env, msg->message)});
+      }
+      return;
+    case Message::Kind::kClosed:
+      if (!msg->message.empty() && !st.on_log.IsEmpty()) {
+        st.on_log.Call({Napi::String::New(env, "error"), Napi::String::New(env, msg->message)});
+      }
+      if (st.close_deferred) st.close_deferred->Resolve(env.Undefined());
+      st.close_deferred.reset();
+      if (st.hook_registered) {
+        st.hook_registered = false;
+        napi_remove_env_cleanup_hook(st.env, &HandleState::CleanupHook, &st);
+      }
+      st.SetRef(env, false);
+      st.ReleaseTsfn(false);
+      return;
+  }
+}
+
+void FinalizeTsfn(Napi::Env /*env*/, void* /*data*/, StateRef* ctx) {
+  std::unique_ptr<StateRef> owned(ctx);  // drops the TSFN's reference to the state
+}
+
+// ------------------------------------------------------------------ argument helpers
+
+std::string_view Bytes(const Napi::Value& v) {
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  return std::string_view(reinterpret_cast<const char*>(a.Data()), a.ByteLength());
+}
+
+void RequireBytes(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a Buffer"));
+  }
+}
+
+int64_t Int64Arg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a number"));
+  }
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be finite"));
+  return static_cast<int64_t>(d);
+}
+
+int64_t BigIntArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsBigInt()) {
+    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a bigint"));
+  }
+  bool lossless = true;
+  int64_t v = info[i].As<Napi::BigInt>().Int64Value(&lossless);
+  if (!lossless) ThrowStatus(env, Status::InvalidArgument(std::string(name) + " is out of the 64-bit range"));
+  return v;
+}
+
+KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return std::nullopt;
+  RequireBytes(env, info, i, name);
+  return Bytes(info[i]);
+}
+
+// ------------------------------------------------------------------ async workers
+
+class CheckpointWorker : public Napi::AsyncWorker {
+ public:
+  CheckpointWorker(Napi::Env env, std::shared_ptr<Engine> engine, int64_t now)
+      : Napi::AsyncWorker(env, "kvstore.checkpoint"),
+        engine_(std::move(engine)),
+        now_(now),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = engine_->Checkpoint(now_, &redo_); }
+  void OnOK() override {
+    if (status_.ok()) {
+      deferred_.Resolve(Napi::BigInt::New(Env(), redo_));
+    } else {
+      deferred_.Reject(StatusToError(Env(), status_).Value());
+    }
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  int64_t now_;
+  Napi::Promise::Deferred deferred_;
+  Status status_;
+  uint64_t redo_ = 0;
+};
+
+// Flushes this handle's writes, gives its engine reference back (the last one closes the
+// engine) and then posts kClosed through the handle's TSFN, behind every durable
+// notification, so close() resolves only after them.
+class CloseWorker : public Napi::AsyncWorker {
+ public:
+  CloseWorker(Napi::Env env, StateRef state)
+      : Napi::AsyncWorker(env, "kvstore.close"), state_(std::move(state)) {}
+
+  void Execute() override {
+    auto msg = std::make_unique<Message>();
+    msg->kind = Message::Kind::kClosed;
+    if (!state_->released.exchange(true)) {
+      state_->engine->WaitDurable();
+      state_->engine->RemoveListener(state_->listener_id);
+      Status s = ReleaseEngine(state_->engine, true);
+      if (!s.ok()) msg->message = "close: " + s.message();
+    }
+    posted_ = state_->Post(std::move(msg));
+  }
+  void OnOK() override {
+    if (!posted_ && state_->close_deferred) {
+      state_->close_deferred->Resolve(Env().Undefined());
+      state_->close_deferred.reset();
+    }
+  }
+
+ private:
+  StateRef state_;
+  bool posted_ = false;
+};
+
+}  // namespace
+
+// ==================================================================== EngineHandle
+
+Napi::Function EngineHandle::DefineClass(Napi::Env env) {
+  return ObjectWrap<EngineHandle>::DefineClass(
+      env, "NativeEngine",
+      {
+          InstanceMethod<&EngineHandle::Get>("get"),
+          InstanceMethod<&EngineHandle::GetInto>("getInto"),
+          InstanceMethod<&EngineHandle::GetEntry>("getEntry"),
+          InstanceMethod<&EngineHandle::Put>("put"),
+          InstanceMethod<&EngineHandle::Del>("del"),
+          InstanceMethod<&EngineHandle::Incr>("incr"),
+          InstanceMethod<&EngineHandle::Batch>("batch"),
+          InstanceMethod<&EngineHandle::Scan>("scan"),
+          InstanceMethod<&EngineHandle::Count>("count"),
+          InstanceMethod<&EngineHandle::Checkpoint>("checkpoint"),
+          InstanceMethod<&EngineHandle::Sweep>("sweep"),
+          InstanceMethod<&EngineHandle::Stats>("stats"),
+          InstanceMethod<&EngineHandle::Close>("close"),
+      });
+}
+
+EngineHandle::EngineHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineHandle>(info) {}
+
+EngineHandle::~EngineHandle() {
+  if (state_ && !state_->released.load()) state_->Detach();
+}
+
+void EngineHandle::Attach(Napi::Env env, std::shared_ptr<Engine> engine, Napi::Function on_durable,
+                          Napi::Function on_log) {
+  state_ = std::make_shared<HandleState>();
+  HandleState& st = *state_;
+  st.engine = std::move(engine);
+  st.env = env;
+  st.on_durable = Napi::Persistent(on_durable);
+  st.on_log = Napi::Persistent(on_log);
+  auto ctx = std::make_unique<StateRef>(state_);
+  st.tsfn = Tsfn::New(env, on_durable, "kvstore.durable", 0, 1, ctx.get(), FinalizeTsfn,
+                      static_cast<void*>(nullptr));
+  ctx.release();  // owned by the TSFN now; FinalizeTsfn frees it
+  st.tsfn_alive = true;
+  st.tsfn.Unref(env);  // referenced only while a promise waits on it (AwaitDurable)
+  // Registered after the TSFN, so it runs before node tears the TSFN down.
+  napi_add_env_cleanup_hook(env, &HandleState::CleanupHook, &st);
+  st.hook_registered = true;
+  HandleState* raw = &st;
+  st.listener_id = st.engine->AddListener([raw](const EngineEvent& ev) {
+    auto msg = std::make_unique<Message>();
+    if (ev.type == EngineEvent::Type::kDurable) {
+      msg->kind = Message::Kind::kDurable;
+      msg->lsn = ev.durable_lsn;
+      msg->code = ev.error_code;
+      msg->message = ev.message;
+    } else {
+      msg->kind = Message::Kind::kLog;
+      msg->level = ev.level;
+      msg->message = ev.message;
+    }
+    raw->Post(std::move(msg));
+  });
+}
+
+Engine& EngineHandle::CheckOpen(Napi::Env env) const {
+  if (!state_ || state_->closed) ThrowStatus(env, Status::Closed("the store is closed"));
+  return *state_->engine;
+}
+
+void EngineHandle::AwaitDurable(Napi::Env env, uint64_t lsn) {
+  if (lsn == 0 || state_->engine->durability() != Durability::kAlways) return;
+  if (lsn > state_->awaited_lsn) state_->awaited_lsn = lsn;
+  state_->SetRef(env, true);
+}
+
+Napi::Value EngineHandle::Get(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  int64_t now = Int64Arg(env, info, 1, "now");
+  Napi::Value out = env.Undefined();
+  e.Read(Bytes(info[0]), now, [&](const Item& item) {
+    out = Napi::Buffer<char>::Copy(env, item.value_data(), item.vlen);
+  });
+  return out;
+}
+
+Napi::Value EngineHandle::GetInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  int64_t now = Int64Arg(env, info, 1, "now");
+  RequireBytes(env, info, 2, "target");
+  Napi::Uint8Array target = info[2].As<Napi::Uint8Array>();
+  int64_t result = -1;
+  e.Read(Bytes(info[0]), now, [&](const Item& item) {
+    if (item.vlen > target.ByteLength()) {
+      result = -(static_cast<int64_t>(item.vlen) + 2);
+    } else {
+      if (item.vlen > 0) std::memcpy(target.Data(), item.value_data(), item.vlen);
+      result = item.vlen;
+    }
+  });
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
+Napi::Value EngineHandle::GetEntry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  int64_t now = Int64Arg(env, info, 1, "now");
+  Napi::Value out = env.Undefined();
+  e.Read(Bytes(info[0]), now, [&](const Item& item) {
+    Napi::Array a = Napi::Array::New(env, 3);
+    a.Set(uint32_t{0}, Napi::Buffer<char>::Copy(env, item.value_data(), item.vlen));
+    a.Set(uint32_t{1}, Napi::BigInt::New(env, item.version));
+    a.Set(uint32_t{2}, Napi::Number::New(env, static_cast<double>(item.expires_at)));
+    out = a;
+  });
+  return out;
+}
+
+Napi::Value EngineHandle::Put(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  RequireBytes(env, info, 1, "value");
+  int64_t expires_at = Int64Arg(env, info, 2, "expiresAt");
+  int64_t if_version = BigIntArg(env, info, 3, "ifVersion");
+  int64_t now = Int64Arg(env, info, 4, "now");
+  if (expires_at < 0) ThrowStatus(env, Status::InvalidArgument("expiresAt must not be negative"));
+  uint64_t lsn = 0;
+  Status s = e.Put(Bytes(info[0]), Bytes(info[1]), static_cast<uint64_t>(expires_at), if_version, now, &lsn);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  return Napi::BigInt::New(env, lsn);
+}
+
+Napi::Value EngineHandle::Del(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  int64_t if_version = BigIntArg(env, info, 1, "ifVersion");
+  int64_t now = Int64Arg(env, info, 2, "now");
+  uint64_t lsn = 0;
+  Status s = e.Delete(Bytes(info[0]), if_version, now, &lsn);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  return Napi::BigInt::New(env, lsn);
+}
+
+Napi::Value EngineHandle::Incr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "key");
+  int64_t delta = BigIntArg(env, info, 1, "delta");
+  int64_t now = Int64Arg(env, info, 2, "now");
+  uint64_t lsn = 0;
+  int64_t result = 0;
+  Status s = e.Incr(Bytes(info[0]), delta, now, &lsn, &result);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(uint32_t{0}, Napi::BigInt::New(env, lsn));
+  a.Set(uint32_t{1}, Napi::BigInt::New(env, result));
+  return a;
+}
+
+Napi::Value EngineHandle::Batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "body");
+  int64_t now = Int64Arg(env, info, 1, "now");
+  uint64_t lsn = 0;
+  Status s = e.Batch(Bytes(info[0]), now, &lsn);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  return Napi::BigInt::New(env, lsn);
+}
+
+Napi::Value EngineHandle::Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  KeyBound start = BoundArg(env, info, 0, "start");
+  KeyBound end = BoundArg(env, info, 1, "end");
+  int64_t limit = Int64Arg(env, info, 2, "limit");
+  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
+  int64_t now = Int64Arg(env, info, 4, "now");
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  e.Scan(start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now, [&](const Item& item) {
+    out.Set(i++, Napi::Buffer<char>::Copy(env, item.key_data(), item.klen));
+    out.Set(i++, Napi::Buffer<char>::Copy(env, item.value_data(), item.vlen));
+  });
+  return out;
+}
+
+Napi::Value EngineHandle::Count(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  KeyBound start = BoundArg(env, info, 0, "start");
+  KeyBound end = BoundArg(env, info, 1, "end");
+  int64_t now = Int64Arg(env, info, 2, "now");
+  return Napi::Number::New(env, static_cast<double>(e.Count(start, end, now)));
+}
+
+Napi::Value EngineHandle::Checkpoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  int64_t now = Int64Arg(env, info, 0, "now");
+  auto* worker = new CheckpointWorker(env, state_->engine, now);  // deletes itself when done
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+Napi::Value EngineHandle::Sweep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  int64_t now = Int64Arg(env, info, 0, "now");
+  int64_t budget = Int64Arg(env, info, 1, "budget");
+  size_t removed = e.Sweep(now, budget > 0 ? static_cast<size_t>(budget) : 0);
+  return Napi::Number::New(env, static_cast<double>(removed));
+}
+
+Napi::Value EngineHandle::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  EngineStats st = e.Stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("keys", Napi::Number::New(env, static_cast<double>(st.keys)));
+  o.Set("nextLsn", Napi::BigInt::New(env, st.next_lsn));
+  o.Set("durableLsn", Napi::BigInt::New(env, st.durable_lsn));
+  o.Set("walBytes", Napi::Number::New(env, static_cast<double>(st.wal_bytes)));
+  o.Set("walSegments", Napi::Number::New(env, static_cast<double>(st.wal_segments)));
+  o.Set("lastCheckpointLsn", Napi::BigInt::New(env, st.last_checkpoint_lsn));
+  o.Set("checkpoints", Napi::Number::New(env, static_cast<double>(st.checkpoints)));
+  o.Set("fsyncs", Napi::Number::New(env, static_cast<double>(st.fsyncs)));
+  o.Set("maxGroupCommit", Napi::Number::New(env, static_cast<double>(st.max_group_commit)));
+  return o;
+}
+
+Napi::Value EngineHandle::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_) return Napi::Promise::Deferred::New(env).Promise();
+  HandleState& st = *state_;
+  if (st.closed) {
+    if (!st.close_promise.IsEmpty()) return st.close_promise.Value();
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  st.closed = true;
+  st.close_deferred.emplace(Napi::Promise::Deferred::New(env));
+  Napi::Promise p = st.close_deferred->Promise();
+  st.close_promise = Napi::Persistent(p.As<Napi::Object>());
+  st.SetRef(env, true);  // until kClosed arrives
+  auto* worker = new CloseWorker(env, state_);  // deletes itself when done
+  worker->Queue();
+  return p;
+}
+
+}  // namespace kvstore

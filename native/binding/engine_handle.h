@@ -1,0 +1,52 @@
+// EngineHandle: the JS object openEngine() returns, one per call (per worker thread),
+// implementing the Engine interface of ts/engine/types.ts over a shared core Engine.
+// Lives on the JS thread of the env that created it; background threads reach it only
+// through its thread-safe function (see HandleState in engine_handle.cc).
+#ifndef KVSTORE_BINDING_ENGINE_HANDLE_H_
+#define KVSTORE_BINDING_ENGINE_HANDLE_H_
+
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "../core/engine.h"
+
+namespace kvstore {
+
+struct HandleState;
+
+class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  explicit EngineHandle(const Napi::CallbackInfo& info);
+  ~EngineHandle() override;
+
+  // Binds a freshly constructed handle to `engine` (one reference, already acquired).
+  void Attach(Napi::Env env, std::shared_ptr<Engine> engine, Napi::Function on_durable, Napi::Function on_log);
+
+ private:
+  // ---- binding entry points (ts/engine/types.ts, method for method)
+  Napi::Value Get(const Napi::CallbackInfo& info);
+  Napi::Value GetInto(const Napi::CallbackInfo& info);
+  Napi::Value GetEntry(const Napi::CallbackInfo& info);
+  Napi::Value Put(const Napi::CallbackInfo& info);
+  Napi::Value Del(const Napi::CallbackInfo& info);
+  Napi::Value Incr(const Napi::CallbackInfo& info);
+  Napi::Value Batch(const Napi::CallbackInfo& info);
+  Napi::Value Scan(const Napi::CallbackInfo& info);
+  Napi::Value Count(const Napi::CallbackInfo& info);
+  Napi::Value Checkpoint(const Napi::CallbackInfo& info);
+  Napi::Value Sweep(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  Engine& CheckOpen(Napi::Env env) const;
+  void AwaitDurable(Napi::Env env, uint64_t lsn);
+
+  std::shared_ptr<HandleState> state_;
+};
+
+}  // namespace kvstore
+
+#endif  // KVSTORE_BINDING_ENGINE_HANDLE_H_

@@ -1,0 +1,270 @@
+// The storage engine: a sharded in-memory table made durable by a write-ahead log
+// (group-committed by a flusher thread), fuzzy checkpoints and crash recovery. Format:
+// wal_format.h and docs/on-disk-format.md. Behaviour: ts/engine/types.ts (the binding
+// maps each JS method to one method here).
+//
+// Thread-safety: every public method may be called from any thread. Reads take one
+// shard's shared lock (scans and counts take all of them, in index order). Writes are
+// serialised by write_mu_, which is always taken before any shard lock.
+#ifndef KVSTORE_CORE_ENGINE_H_
+#define KVSTORE_CORE_ENGINE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "file_util.h"
+#include "shard_table.h"
+#include "status.h"
+#include "wal_reader.h"
+#include "wal_writer.h"
+
+namespace kvstore {
+
+enum class Durability { kAlways = 0, kInterval = 1, kNone = 2 };
+
+struct EngineOptions {
+  std::string dir;
+  uint32_t shards = 64;  // power of two, 1..4096
+  Durability durability = Durability::kAlways;
+  uint32_t interval_ms = 100;
+  uint64_t wal_segment_bytes = 64ull << 20;
+  uint64_t checkpoint_wal_bytes = 0;  // 0 = no automatic checkpoints
+  bool truncate_corrupt_tail = false;
+};
+
+struct EngineStats {
+  uint64_t keys = 0;
+  uint64_t next_lsn = 0;
+  uint64_t durable_lsn = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t wal_segments = 0;
+  uint64_t last_checkpoint_lsn = 0;
+  uint64_t checkpoints = 0;
+  uint64_t fsyncs = 0;
+  uint64_t max_group_commit = 0;
+  uint64_t table_bytes = 0;  // hash slots + ordered index (not items)
+};
+
+struct LogLine {
+  std::string level;  // "info" | "warn" | "error"
+  std::string message;
+};
+
+// What listeners hear from the background threads.
+struct EngineEvent {
+  enum class Type { kDurable, kLog };
+  Type type;
+  uint64_t durable_lsn = 0;
+  std::string error_code;  // kDurable only: "IO_ERROR" once the WAL failed
+  std::string message;     // error message, or the log line
+  std::string level;       // kLog only
+};
+using EngineListener = std::function<void(const EngineEvent&)>;
+
+// Absent optional = unbounded.
+using KeyBound = std::optional<std::string_view>;
+
+class Engine {
+ public:
+  // Creates or recovers the store in options.dir and starts its threads. Log lines meant
+  // for the operator (torn tail, repairs) are appended to *logs. Errors: Locked,
+  // Corruption (naming file and offset), IoError.
+  static Status Open(const EngineOptions& options, std::vector<LogLine>* logs, std::unique_ptr<Engine>* out);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Calls f(const Item&) with the live entry for key under its shard's shared lock and
+  // returns true, or returns false if absent or expired at `now`. f must not call back
+  // into the engine.
+  template <typename F>
+  bool Read(std::string_view key, int64_t now, F&& f) const {
+    return ReadHashed(key, HashKey(key), now, std::forward<F>(f));
+  }
+  template <typename F>
+  bool ReadHashed(std::string_view key, uint64_t h, int64_t now, F&& f) const {
+    const Shard& shard = ShardFor(h);
+    std::shared_lock<std::shared_mutex> lock(shard.mu);
+    const Item* item = shard.Find(key, h);
+    if (item == nullptr || !item->Live(now)) return false;
+    f(*item);
+    return true;
+  }
+
+  // if_version: -1 unconditional, 0 must not exist, v current version must be v.
+  Status Put(std::string_view key, std::string_view value, uint64_t expires_at, int64_t if_version, int64_t now,
+             uint64_t* lsn);
+  // *lsn = 0 (nothing written) when the key is absent and if_version is -1.
+  Status Delete(std::string_view key, int64_t if_version, int64_t now, uint64_t* lsn);
+  Status Incr(std::string_view key, int64_t delta, int64_t now, uint64_t* lsn, int64_t* result);
+  // body = a BATCH record body; malformed → InvalidArgument.
+  Status Batch(std::string_view body, int64_t now, uint64_t* lsn);
+
+  // Visits live entries with keys in [start, end) in byte order (reversed if asked), at
+  // most `limit` (0 = all), under every shard's shared lock. visit(const Item&).
+  void Scan(KeyBound start, KeyBound end, size_t limit, bool reverse, int64_t now,
+            const std::function<void(const Item&)>& visit) const;
+  uint64_t Count(KeyBound start, KeyBound end, int64_t now) const;
+  // Examines at most `budget` entries from where the last call stopped; removes those
+  // expired at `now`; returns how many it removed.
+  size_t Sweep(int64_t now, size_t budget);
+
+  // Fuzzy checkpoint (blocking; run it off the JS thread). *redo = its redo LSN.
+  Status Checkpoint(int64_t now, uint64_t* redo);
+  EngineStats Stats() const;
+  uint64_t NextLsn() const;
+
+  // Blocks until every record submitted so far is durable (or the WAL failed).
+  void WaitDurable();
+
+  int AddListener(EngineListener listener);
+  void RemoveListener(int id);
+
+  // The real close: stops writes, flushes and syncs the WAL, joins the threads, writes
+  // a final checkpoint if asked and anything was written since the last one, releases
+  // LOCK. Idempotent. Reads and writes afterwards return Closed.
+  Status Close(bool final_checkpoint);
+  bool closed() const { return closed_.load(); }
+
+  Durability durability() const { return options_.durability; }
+
+ private:
+  // A change waiting for its fdatasync before it is applied (durability always).
+  struct StagedChange {
+    bool is_put;
+    std::string key;
+    std::string value;
+    uint64_t expires_at;
+    uint64_t hash;
+  };
+  struct StagedRecord {
+    uint64_t lsn;
+    std::vector<StagedChange> changes;
+  };
+  // The newest submitted, not yet applied write of a key. Points into staged_ (or into
+  // records the flusher is applying, which outlive every PendingRef to them).
+  struct PendingRef {
+    uint64_t lsn;
+    const StagedChange* change;
+  };
+  // The newest submitted state of a key, as conditions see it.
+  struct Current {
+    bool live = false;
+    uint64_t version = 0;
+    uint64_t expires_at = 0;
+  };
+
+  explicit Engine(const EngineOptions& options);
+
+  Shard& ShardFor(uint64_t hash) const { return shards_[(hash >> 32) & shard_mask_]; }
+  size_t ShardIndex(uint64_t hash) const { return static_cast<size_t>((hash >> 32) & shard_mask_); }
+
+  Status AcquireLock();
+  void ReleaseLock();
+  Status Recover(std::vector<LogLine>* logs);
+  Status ReplaySegments(uint64_t redo, std::vector<LogLine>* logs, uint64_t* next_lsn);
+  Status CorruptAt(const std::string& file, size_t offset, const std::string& why,
+                   const std::vector<std::string>& later, std::vector<LogLine>* logs, bool* stop);
+  void ApplyReplay(const std::vector<Change>& changes, uint64_t lsn);
+
+  // REQUIRES: write_mu_ held.
+  Status CheckWritable() const;
+  Current CurrentLocked(std::string_view key, uint64_t hash, int64_t now, std::string* value);
+  // Starts a record of `body_bytes` (segment rotation bookkeeping) and returns its LSN
+  // and start offset in buf_; append the body, then EndRecordLocked.
+  uint64_t BeginRecordLocked(size_t body_bytes, size_t* start);
+  void EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vector<StagedChange>* staged,
+                       const std::vector<Change>& changes);
+
+  void ApplyToShards(const std::vector<Change>& changes, uint64_t lsn);
+  void ApplyStaged(const StagedRecord& rec);
+
+  void FlusherMain();
+  Status WriteGroup(const std::string& group, const std::vector<std::pair<size_t, uint64_t>>& rotations);
+  void Fail(const Status& s);
+  void CheckpointerMain();
+  Status DropBefore(uint64_t redo);
+  void Emit(const EngineEvent& event);
+  void EmitLog(const std::string& level, const std::string& message);
+
+  const EngineOptions options_;
+  const std::string wal_dir_;
+  const std::string base_dir_;
+  UniqueFd lock_fd_;
+  std::unique_ptr<Shard[]> shards_;
+  const size_t shard_mask_;
+
+  // ---- write path, guarded by write_mu_
+  mutable std::mutex write_mu_;
+  std::condition_variable flusher_cv_;  // wakes the flusher
+  std::condition_variable durable_cv_;  // durable_lsn_ advanced or WAL failed
+  uint64_t next_lsn_ = 1;
+  std::string buf_;  // framed records not yet handed to the flusher
+  uint64_t buf_records_ = 0;
+  std::vector<std::pair<size_t, uint64_t>> rotations_;  // (offset in buf_, first LSN of new segment)
+  uint64_t virtual_segment_bytes_ = 0;                   // current segment incl. buf_
+  bool rotate_requested_ = false;
+  bool flush_requested_ = false;
+  bool flusher_idle_ = false;
+  bool stop_ = false;
+  bool closing_ = false;
+  Status failed_;
+  std::deque<StagedRecord> staged_;
+  std::unordered_map<std::string, PendingRef> pending_;
+
+  std::atomic<uint64_t> applied_lsn_{0};
+  std::atomic<uint64_t> durable_lsn_{0};
+  std::atomic<int64_t> last_now_{0};
+  std::atomic<bool> closed_{false};
+
+  // ---- flusher-owned
+  WalSegment segment_;
+  std::thread flusher_;
+  std::atomic<uint64_t> wal_bytes_{0};
+  std::atomic<uint64_t> wal_since_checkpoint_{0};
+  std::atomic<uint64_t> fsyncs_{0};
+  std::atomic<uint64_t> max_group_commit_{0};
+
+  // ---- segment list, guarded by seg_mu_
+  mutable std::mutex seg_mu_;
+  std::vector<uint64_t> segments_;  // first LSNs, ascending
+  uint64_t current_segment_ = 0;
+
+  // ---- checkpoints
+  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::atomic<bool> checkpoint_running_{false};
+  std::atomic<uint64_t> last_checkpoint_lsn_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::mutex ckpt_thread_mu_;
+  std::condition_variable ckpt_cv_;
+  bool auto_checkpoint_requested_ = false;
+  bool ckpt_stop_ = false;
+  std::thread checkpointer_;
+
+  // ---- sweep cursor
+  std::mutex sweep_mu_;
+  size_t sweep_shard_ = 0;
+
+  // ---- listeners
+  std::mutex listeners_mu_;
+  std::map<int, EngineListener> listeners_;
+  int next_listener_id_ = 1;
+
+  std::mutex close_mu_;
+};
+
+}  // namespace kvstore
+
+#endif  // KVSTORE_CORE_ENGINE_H_

@@ -1,0 +1,199 @@
+#include "file_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace kvstore {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int UniqueFd::Release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+Status UniqueFd::Close(const std::string& path) {
+  if (fd_ < 0) return Status::Ok();
+  int fd = Release();
+  if (::close(fd) != 0) return ErrnoStatus("close", path, errno);
+  return Status::Ok();
+}
+
+Status ErrnoStatus(const std::string& op, const std::string& path, int err) {
+  return Status::IoError(op + " " + path + ": " + std::strerror(err));
+}
+
+Status OpenFile(const std::string& path, int flags, int mode, UniqueFd* out) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  *out = UniqueFd(fd);
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path, errno);
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+Status PwriteAll(int fd, const char* data, size_t n, uint64_t offset, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("pwrite", path, errno);
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+Status PreadAll(int fd, char* data, size_t n, uint64_t offset, const std::string& path) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, data, n, static_cast<off_t>(offset));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("pread", path, errno);
+    }
+    if (r == 0) return Status::IoError("pread " + path + ": unexpected end of file");
+    data += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+  return Status::Ok();
+}
+
+Status FdataSync(int fd, const std::string& path) {
+  if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", path, errno);
+  return Status::Ok();
+}
+
+Status Fsync(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) return ErrnoStatus("fsync", path, errno);
+  return Status::Ok();
+}
+
+Status FsyncDir(const std::string& dir) {
+  UniqueFd fd;
+  Status s = OpenFile(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
+  if (!s.ok()) return s;
+  s = Fsync(fd.get(), dir);
+  if (!s.ok()) return s;
+  return fd.Close(dir);
+}
+
+Status ReadWholeFile(const std::string& path, std::string* out) {
+  UniqueFd fd;
+  Status s = OpenFile(path, O_RDONLY, 0, &fd);
+  if (!s.ok()) return s;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat", path, errno);
+  out->resize(static_cast<size_t>(st.st_size));
+  if (!out->empty()) {
+    s = PreadAll(fd.get(), out->data(), out->size(), 0, path);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status FileExists(const std::string& path, bool* exists) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    *exists = true;
+    return Status::Ok();
+  }
+  if (errno == ENOENT) {
+    *exists = false;
+    return Status::Ok();
+  }
+  return ErrnoStatus("stat", path, errno);
+}
+
+Status FileSize(const std::string& path, uint64_t* size) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
+  return ErrnoStatus("mkdir", path, errno);
+}
+
+Status ListDir(const std::string& dir, std::vector<std::string>* names) {
+  names->clear();
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) return ErrnoStatus("opendir", dir, errno);
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(d.get());
+    if (e == nullptr) {
+      if (errno != 0) return ErrnoStatus("readdir", dir, errno);
+      break;
+    }
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names->push_back(std::move(name));
+  }
+  return Status::Ok();
+}
+
+Status RenameFile(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from + " -> " + to, errno);
+  return Status::Ok();
+}
+
+Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", path, errno);
+  return Status::Ok();
+}
+
+Status TruncateFile(const std::string& path, uint64_t size) {
+  UniqueFd fd;
+  Status s = OpenFile(path, O_RDWR, 0, &fd);
+  if (!s.ok()) return s;
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) return ErrnoStatus("ftruncate", path, errno);
+  s = Fsync(fd.get(), path);
+  if (!s.ok()) return s;
+  return fd.Close(path);
+}
+
+Status RealPath(const std::string& path, std::string* out) {
+  std::unique_ptr<char, void (*)(void*)> p(::realpath(path.c_str(), nullptr), &std::free);
+  if (!p) return ErrnoStatus("realpath", path, errno);
+  *out = p.get();
+  return Status::Ok();
+}
+
+}  // namespace kvstore
