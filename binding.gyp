@@ -7,6 +7,7 @@
       "sources": [
         "native/core/control_file.cc",
         "native/core/crc32c.cc",
+        "native/core/dir_lock.cc",
         "native/core/engine.cc",
         "native/core/engine_registry.cc",
         "native/core/file_util.cc",

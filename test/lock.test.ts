@@ -112,8 +112,9 @@ for (const mix of mixes) {
       fs.writeFileSync(go, '');
       const got = await Promise.all(kids.map((k) => k.waitFor(() => true)));
       await Promise.all(kids.map((k) => k.kill()));
-      assert.equal(got.filter((l) => l === '{"ok":true}').length, 1, `trial ${trial}: ${got.join(' ')}`);
-      assert.equal(got.filter((l) => l === '{"code":"LOCKED"}').length, mix.length - 1, `trial ${trial}: ${got.join(' ')}`);
+      const why = `trial ${trial}: ${got.join(' ')} ${kids.map((k) => k.stderr()).join('')}`;
+      assert.equal(got.filter((l) => l === '{"ok":true}').length, 1, why);
+      assert.equal(got.filter((l) => l === '{"code":"LOCKED"}').length, mix.length - 1, why);
     }
   };
 

@@ -14,6 +14,7 @@
 
 #include "coding.h"
 #include "control_file.h"
+#include "dir_lock.h"
 #include "snapshot.h"
 #include "wal_format.h"
 
@@ -110,54 +111,9 @@ Status Engine::Open(const EngineOptions& options, std::vector<LogLine>* logs, st
   return Status::Ok();
 }
 
-Status Engine::AcquireLock() {
-  std::string path = JoinPath(options_.dir, "LOCK");
-  UniqueFd fd;
-  Status s = OpenFile(path, O_RDWR | O_CREAT, 0600, &fd);
-  if (!s.ok()) return s;
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return Status::Locked(options_.dir + " is in use by another process (LOCK is flocked)");
-    return ErrnoStatus("flock", path, errno);
-  }
-  // The pure-TS engine cannot flock: it writes its pid (PostgreSQL's postmaster.pid
-  // scheme). Honour a live pid of another process.
-  char text[32] = {0};
-  ssize_t n = ::pread(fd.get(), text, sizeof(text) - 1, 0);
-  if (n < 0) return ErrnoStatus("read", path, errno);
-  long pid = 0;
-  bool digits = n > 0;
-  for (ssize_t i = 0; i < n; i++) {
-    char c = text[i];
-    if (c == '\n' || c == '\r' || c == ' ') continue;
-    if (c < '0' || c > '9' || pid > 100000000) {
-      digits = false;
-      break;
-    }
-    pid = pid * 10 + (c - '0');
-  }
-  if (digits && pid > 0 && pid != static_cast<long>(::getpid())) {
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) {
-      return Status::Locked(options_.dir + " is in use by process " + std::to_string(pid) + " (LOCK)");
-    }
-  }
-  std::string mine = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0) return ErrnoStatus("ftruncate", path, errno);
-  s = PwriteAll(fd.get(), mine.data(), mine.size(), 0, path);
-  if (s.ok()) s = Fsync(fd.get(), path);
-  if (!s.ok()) return s;
-  lock_fd_ = std::move(fd);
-  return Status::Ok();
-}
+Status Engine::AcquireLock() { return DirLock::Acquire(options_.dir, &lock_); }
 
-void Engine::ReleaseLock() {
-  if (!lock_fd_.valid()) return;
-  // Empty the pid so the pure-TS engine (and we) may open the directory again. A failure
-  // here cannot be acted upon: the flock goes with the descriptor anyway.
-  if (::ftruncate(lock_fd_.get(), 0) != 0) {
-    // Ignored on purpose: see above.
-  }
-  lock_fd_.Close(JoinPath(options_.dir, "LOCK"));
-}
+void Engine::ReleaseLock() { lock_.Release(); }
 
 Status Engine::Recover(std::vector<LogLine>* logs) {
   uint64_t redo = 1;

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dir_lock.h"
 #include "file_util.h"
 #include "shard_table.h"
 #include "status.h"
@@ -202,7 +203,7 @@ class Engine {
   const EngineOptions options_;
   const std::string wal_dir_;
   const std::string base_dir_;
-  UniqueFd lock_fd_;
+  DirLock lock_;
   std::unique_ptr<Shard[]> shards_;
   const size_t shard_mask_;
 

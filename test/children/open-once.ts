@@ -20,5 +20,7 @@ try {
   if (mode !== 'try') exitWithParent();
   else await db.close();
 } catch (err) {
-  process.stdout.write(JSON.stringify({ code: (err as { code?: unknown }).code ?? String(err) }) + '\n');
+  const code = (err as { code?: unknown }).code ?? String(err);
+  if (code !== 'LOCKED') process.stderr.write(`open-once: ${String(err)}\n`);
+  process.stdout.write(JSON.stringify({ code }) + '\n');
 }
