@@ -110,6 +110,18 @@ struct HandleState {
 
 namespace {
 
+// Calls a JS listener from a TSFN callback, where a C++ exception must not escape. A
+// listener that throws gets its error reported as uncaught (as for any callback); a call
+// that fails because the environment is being torn down (a message still queued at
+// exit) is dropped: nobody is left to hear it.
+void CallBack(Napi::Env env, const Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+  try {
+    fn.Call(args);
+  } catch (const Napi::Error& e) {
+    if (!e.IsEmpty()) napi_fatal_exception(env, e.Value());
+  }
+}
+
 void CallJs(Napi::Env env, Napi::Function /*callback*/, StateRef* ctx, Message* raw) {
   std::unique_ptr<Message> msg(raw);
   if (env == nullptr || ctx == nullptr || msg == nullptr) return;
@@ -121,21 +133,22 @@ void CallJs(Napi::Env env, Napi::Function /*callback*/, StateRef* ctx, Message* 
       if (failed || msg->lsn >= st.awaited_lsn) st.SetRef(env, false);
       if (st.on_durable.IsEmpty()) return;
       if (failed) {
-        st.on_durable.Call({Napi::BigInt::New(env, msg->lsn), Napi::String::New(env, msg->code),
-                            Napi::String::New(env, msg->message)});
+        CallBack(env, st.on_durable,
+                 {Napi::BigInt::New(env, msg->lsn), Napi::String::New(env, msg->code),
+                  Napi::String::New(env, msg->message)});
       } else {
-        st.on_durable.Call({Napi::BigInt::New(env, msg->lsn)});
+        CallBack(env, st.on_durable, {Napi::BigInt::New(env, msg->lsn)});
       }
       return;
     }
     case Message::Kind::kLog:
       if (!st.on_log.IsEmpty()) {
-        st.on_log.Call({Napi::String::New(env, msg->level), Napi::String::New(env, msg->message)});
+        CallBack(env, st.on_log, {Napi::String::New(env, msg->level), Napi::String::New(env, msg->message)});
       }
       return;
     case Message::Kind::kClosed:
       if (!msg->message.empty() && !st.on_log.IsEmpty()) {
-        st.on_log.Call({Napi::String::New(env, "error"), Napi::String::New(env, msg->message)});
+        CallBack(env, st.on_log, {Napi::String::New(env, "error"), Napi::String::New(env, msg->message)});
       }
       if (st.close_deferred) st.close_deferred->Resolve(env.Undefined());
       st.close_deferred.reset();
@@ -321,8 +334,11 @@ Engine& EngineHandle::CheckOpen(Napi::Env env) const {
   return *state_->engine;
 }
 
+// Keeps the event loop alive until `lsn` is reported durable: under `always` a promise
+// waits for it, under interval/none the store's backpressure may, and a process should
+// not exit with records its engine has not written yet.
 void EngineHandle::AwaitDurable(Napi::Env env, uint64_t lsn) {
-  if (lsn == 0 || state_->engine->durability() != Durability::kAlways) return;
+  if (lsn == 0) return;
   if (lsn > state_->awaited_lsn) state_->awaited_lsn = lsn;
   state_->SetRef(env, true);
 }

@@ -21,10 +21,11 @@
 namespace kvstore {
 namespace {
 
-// Under interval/none the flusher also writes (without syncing) once this much is
-// buffered, so the buffer stays bounded.
-constexpr size_t kFlushBytes = 4u << 20;
-constexpr auto kNoneFlushPeriod = std::chrono::milliseconds(10);
+// Under interval/none the flusher hands buffered records to the kernel (without syncing)
+// every kWritePeriod, or as soon as kWakeBytes are buffered, and reports them as the
+// durable LSN of those policies: the store's backpressure waits on it.
+constexpr size_t kWakeBytes = 64u << 10;
+constexpr auto kWritePeriod = std::chrono::milliseconds(10);
 
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -333,7 +334,7 @@ void Engine::EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vect
   } else {
     ApplyToShards(changes, lsn);
     applied_lsn_.store(lsn, std::memory_order_release);
-    if (buf_.size() >= kFlushBytes && flusher_idle_) {
+    if (buf_.size() >= kWakeBytes && flusher_idle_) {
       flusher_idle_ = false;
       flusher_cv_.notify_one();
     }
@@ -525,9 +526,12 @@ void Engine::FlusherMain() {
         flusher_idle_ = true;
         flusher_cv_.wait(lock);
       } else {
-        if (buf_.size() >= kFlushBytes) break;
-        auto deadline = options_.durability == Durability::kInterval ? next_sync : Clock::now() + kNoneFlushPeriod;
-        if (options_.durability == Durability::kInterval && Clock::now() >= next_sync) break;
+        if (buf_.size() >= kWakeBytes) break;
+        auto deadline = Clock::now() + kWritePeriod;
+        if (options_.durability == Durability::kInterval) {
+          if (Clock::now() >= next_sync) break;
+          deadline = std::min(deadline, next_sync);
+        }
         flusher_idle_ = true;
         if (flusher_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
           flusher_idle_ = false;
@@ -578,14 +582,15 @@ void Engine::FlusherMain() {
       if (stopping) return;
       continue;
     }
-    // Durable now: everything synced, or (under `none`) everything written.
+    // `always`: durable = synced. interval/none: durable = handed to the kernel (interval
+    // syncs on its own clock above).
     uint64_t group_size = 0;
-    if (synced && options_.durability != Durability::kNone) {
-      group_size = unsynced_records;
-      unsynced_records = 0;
-    } else if (options_.durability == Durability::kNone && !group.empty()) {
+    if (options_.durability == Durability::kAlways) {
+      if (synced) group_size = unsynced_records;
+    } else if (!group.empty()) {
       group_size = records;
     }
+    if (synced) unsynced_records = 0;
     if (group_size > max_group_commit_.load()) max_group_commit_ = group_size;
     bool advanced = group_size > 0 && written_lsn > durable_lsn_.load();
     if (options_.durability == Durability::kAlways && advanced) {
