@@ -156,6 +156,30 @@ for (const engine of ENGINES) {
       await rejectsWith('INVALID_ARGUMENT', () => db.getInto('k', Buffer.alloc(2)));
     });
 
+    test('reads and writes agree across the 64 KiB fast-path boundary, with changing targets', async () => {
+      // The native engine passes keys and values of up to 64 KiB through a scratch buffer
+      // and larger ones through the plain calls; both must give the same bytes.
+      const sizes = [0, 1, 65536 - 5, 65536 - 4, 65536, 65537, 200_000];
+      for (const n of sizes) {
+        const value = Buffer.alloc(n, n % 251);
+        const { version } = await db.put('big:' + n, value);
+        assert.equal(db.get('big:' + n), value, `get of ${n} bytes`);
+        assert.is(db.getEntry('big:' + n)!.version, version);
+        const target = Buffer.alloc(n + 3, 0xee);
+        assert.is(db.getInto('big:' + n, target), n);
+        assert.equal(target.subarray(0, n), value);
+        assert.is(target[n], 0xee, 'nothing written past the value');
+        await rejectsWith('VERSION_MISMATCH', () => db.put('big:' + n, 'x', { ifVersion: version + 1n }));
+        assert.equal(db.get('big:' + n), value);
+      }
+      const small = Buffer.alloc(8);
+      assert.is(db.getInto('big:1', small), 1);
+      await rejectsWith('INVALID_ARGUMENT', () => db.getInto('big:200000', small));
+      assert.equal(await db.delete('big:200000', { ifVersion: 1n }).catch((e: { code: string }) => e.code), 'VERSION_MISMATCH');
+      assert.equal(await db.delete('big:200000'), { deleted: true });
+      assert.is(db.get('big:200000'), undefined);
+    });
+
     test('the _sys. prefix is reserved for the catalog and hidden from data scans', async () => {
       await rejectsWith('RESERVED_KEY', () => db.put('_sys.users:x', 'v'));
       await rejectsWith('RESERVED_KEY', () => db.get('_sys.users:x'));

@@ -8,10 +8,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvError } from './errors.js';
-import type { DurableCallback, Engine, EngineConfig, LogCallback } from './engine/types.js';
+import type { NativeHandle } from './engine/native.js';
+import type { DurableCallback, EngineConfig, LogCallback } from './engine/types.js';
 
 export interface NativeAddon {
-  openEngine(config: EngineConfig, onDurable: DurableCallback, onLog: LogCallback): Engine;
+  openEngine(config: EngineConfig, onDurable: DurableCallback, onLog: LogCallback): NativeHandle;
   crc32c(buf: Uint8Array, init?: number): number;
   fdatasyncProbe(path: string, count: number, bytes: number): number;
 }

@@ -55,6 +55,7 @@ class KvAddon : public Napi::Addon<KvAddon> {
     o.wal_segment_bytes = static_cast<uint64_t>(NumberField(env, c, "walSegmentBytes"));
     o.checkpoint_wal_bytes = static_cast<uint64_t>(NumberField(env, c, "checkpointWalBytes"));
     o.truncate_corrupt_tail = c.Get("truncateCorruptTail").ToBoolean().Value();
+    o.defer_flusher_wake = true;  // every handle's writes are followed by kick() (ts/engine/native.ts)
 
     std::vector<LogLine> logs;
     std::shared_ptr<Engine> engine;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -286,6 +287,13 @@ Napi::Function EngineHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&EngineHandle::Sweep>("sweep"),
           InstanceMethod<&EngineHandle::Stats>("stats"),
           InstanceMethod<&EngineHandle::Close>("close"),
+          InstanceMethod<&EngineHandle::SetScratch>("setScratch"),
+          InstanceMethod<&EngineHandle::SetTarget>("setTarget"),
+          InstanceMethod<&EngineHandle::GetS>("getS"),
+          InstanceMethod<&EngineHandle::GetIntoT>("getIntoT"),
+          InstanceMethod<&EngineHandle::PutS>("putS"),
+          InstanceMethod<&EngineHandle::DelS>("delS"),
+          InstanceMethod<&EngineHandle::Kick>("kick"),
       });
 }
 
@@ -528,6 +536,118 @@ Napi::Value EngineHandle::Close(const Napi::CallbackInfo& info) {
   auto* worker = new CloseWorker(env, state_);  // deletes itself when done
   worker->Queue();
   return p;
+}
+
+// ------------------------------------------------------------------ fast paths
+
+namespace {
+
+// A length argument that must fit the registered buffer; trusts the number type (the TS
+// wrapper is the only caller) but never the value.
+size_t LenArg(const Napi::CallbackInfo& info, size_t i, size_t limit, const char* name) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= static_cast<double>(limit))) {
+    ThrowStatus(info.Env(), Status::InvalidArgument(std::string(name) + " is out of range"));
+  }
+  return static_cast<size_t>(d);
+}
+
+int64_t NumArg(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) ThrowStatus(info.Env(), Status::InvalidArgument("a numeric argument is not finite"));
+  return static_cast<int64_t>(d);
+}
+
+}  // namespace
+
+Napi::Value EngineHandle::SetScratch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireBytes(env, info, 0, "scratch");
+  Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
+  scratch_ref_ = Napi::Persistent(a);
+  scratch_ = reinterpret_cast<char*>(a.Data());
+  scratch_len_ = a.ByteLength();
+  return env.Undefined();
+}
+
+Napi::Value EngineHandle::SetTarget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireBytes(env, info, 0, "target");
+  Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
+  target_ref_ = Napi::Persistent(a);
+  target_ = reinterpret_cast<char*>(a.Data());
+  target_len_ = a.ByteLength();
+  return env.Undefined();
+}
+
+Napi::Value EngineHandle::GetS(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  size_t klen = LenArg(info, 0, scratch_len_, "klen");
+  int64_t now = NumArg(info, 1);
+  int64_t result = -1;
+  e.Read(std::string_view(scratch_, klen), now, [&](const Item& item) {
+    if (item.vlen > scratch_len_) {
+      result = -(static_cast<int64_t>(item.vlen) + 2);
+    } else {
+      std::memcpy(scratch_, item.value_data(), item.vlen);  // the key is no longer needed
+      result = item.vlen;
+    }
+  });
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
+Napi::Value EngineHandle::GetIntoT(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  size_t klen = LenArg(info, 0, scratch_len_, "klen");
+  int64_t now = NumArg(info, 1);
+  int64_t result = -1;
+  e.Read(std::string_view(scratch_, klen), now, [&](const Item& item) {
+    if (item.vlen > target_len_) {
+      result = -(static_cast<int64_t>(item.vlen) + 2);
+    } else {
+      if (item.vlen > 0) std::memcpy(target_, item.value_data(), item.vlen);
+      result = item.vlen;
+    }
+  });
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
+Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  size_t klen = LenArg(info, 0, scratch_len_, "klen");
+  size_t vlen = LenArg(info, 1, scratch_len_ - klen, "vlen");
+  int64_t expires_at = NumArg(info, 2);
+  int64_t if_version = NumArg(info, 3);
+  int64_t now = NumArg(info, 4);
+  if (expires_at < 0) ThrowStatus(env, Status::InvalidArgument("expiresAt must not be negative"));
+  uint64_t lsn = 0;
+  Status s = e.Put(std::string_view(scratch_, klen), std::string_view(scratch_ + klen, vlen),
+                   static_cast<uint64_t>(expires_at), if_version, now, &lsn);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  return Napi::Number::New(env, static_cast<double>(lsn));
+}
+
+Napi::Value EngineHandle::Kick(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_ && !state_->closed) state_->engine->Kick();
+  return env.Undefined();
+}
+
+Napi::Value EngineHandle::DelS(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  size_t klen = LenArg(info, 0, scratch_len_, "klen");
+  int64_t if_version = NumArg(info, 1);
+  int64_t now = NumArg(info, 2);
+  uint64_t lsn = 0;
+  Status s = e.Delete(std::string_view(scratch_, klen), if_version, now, &lsn);
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+  return Napi::Number::New(env, static_cast<double>(lsn));
 }
 
 }  // namespace kvstore

@@ -41,10 +41,27 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
+  // ---- fast paths (ts/engine/native.ts): arguments and results travel through a scratch
+  // buffer registered once, so a call reads no typed-array info and allocates nothing.
+  Napi::Value SetScratch(const Napi::CallbackInfo& info);  // (scratch: Buffer)
+  Napi::Value SetTarget(const Napi::CallbackInfo& info);   // (target: Buffer) for getIntoT
+  Napi::Value GetS(const Napi::CallbackInfo& info);        // (klen, now) → vlen | -1 | -(vlen+2)
+  Napi::Value GetIntoT(const Napi::CallbackInfo& info);    // (klen, now) → same, value into target
+  Napi::Value PutS(const Napi::CallbackInfo& info);        // (klen, vlen, expiresAt, ifVersion, now) → lsn
+  Napi::Value DelS(const Napi::CallbackInfo& info);        // (klen, ifVersion, now) → lsn (0 = absent)
+  Napi::Value Kick(const Napi::CallbackInfo& info);        // () wakes the flusher for what was submitted
+
   Engine& CheckOpen(Napi::Env env) const;
   void AwaitDurable(Napi::Env env, uint64_t lsn);
 
   std::shared_ptr<HandleState> state_;
+  // The registered buffers (kept alive by the references; their bytes never move).
+  Napi::Reference<Napi::Uint8Array> scratch_ref_;
+  char* scratch_ = nullptr;
+  size_t scratch_len_ = 0;
+  Napi::Reference<Napi::Uint8Array> target_ref_;
+  char* target_ = nullptr;
+  size_t target_len_ = 0;
 };
 
 }  // namespace kvstore

@@ -327,7 +327,7 @@ void Engine::EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vect
   if (options_.durability == Durability::kAlways) {
     staged_.push_back(StagedRecord{lsn, std::move(*staged)});
     for (const StagedChange& c : staged_.back().changes) pending_[c.key] = PendingRef{lsn, &c};
-    if (flusher_idle_) {
+    if (flusher_idle_ && !options_.defer_flusher_wake) {
       flusher_idle_ = false;
       flusher_cv_.notify_one();
     }
@@ -504,6 +504,14 @@ void Engine::ApplyStaged(const StagedRecord& rec) {
 }
 
 // ====================================================================== flusher
+
+void Engine::Kick() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (!buf_.empty() && flusher_idle_) {
+    flusher_idle_ = false;
+    flusher_cv_.notify_one();
+  }
+}
 
 void Engine::FlusherMain() {
   using Clock = std::chrono::steady_clock;

@@ -43,6 +43,10 @@ struct EngineOptions {
   uint64_t wal_segment_bytes = 64ull << 20;
   uint64_t checkpoint_wal_bytes = 0;  // 0 = no automatic checkpoints
   bool truncate_corrupt_tail = false;
+  // `always`: writes do not wake the flusher; the caller calls Kick() once it has
+  // submitted what it has (the binding does so once per JS turn), so that everything a
+  // turn submits joins one group commit instead of the first record of it riding alone.
+  bool defer_flusher_wake = false;
 };
 
 struct EngineStats {
@@ -126,6 +130,9 @@ class Engine {
   Status Checkpoint(int64_t now, uint64_t* redo);
   EngineStats Stats() const;
   uint64_t NextLsn() const;
+
+  // Wakes the flusher if records wait for it (see EngineOptions::defer_flusher_wake).
+  void Kick();
 
   // Blocks until every record submitted so far is durable (or the WAL failed).
   void WaitDurable();

@@ -17,8 +17,9 @@ function asBuffer(v: unknown, what: string): Buffer {
   throw new KvError('INVALID_ARGUMENT', `${what} must be a string, Buffer or Uint8Array`);
 }
 
-export function isSystemKey(k: Buffer): boolean {
-  return k.length >= SYSTEM_PREFIX.length && SYSTEM_PREFIX.equals(k.subarray(0, SYSTEM_PREFIX.length));
+/** Byte-wise: on every read and write path, so no subarray and no call into C++. */
+export function isSystemKey(k: Uint8Array): boolean {
+  return k.length >= 5 && k[0] === 0x5f && k[1] === 0x73 && k[2] === 0x79 && k[3] === 0x73 && k[4] === 0x2e; // "_sys."
 }
 
 export function toKey(key: unknown, allowSystem: boolean): Buffer {

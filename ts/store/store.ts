@@ -6,6 +6,7 @@
 import { KvError, toKvError } from '../errors.js';
 import { type BatchOp, encodeBatchBody } from '../engine/format.js';
 import { JsEngine } from '../engine/js/js-engine.js';
+import { NativeEngine } from '../engine/native.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -156,7 +157,11 @@ export class Store {
   /** The value, or undefined when absent or expired. Synchronous: reads never wait for the disk. */
   get(key: Key): Buffer | undefined {
     const k = this.#key(key);
-    return this.#call(() => this.#engine.get(k, this.#opts.clock()));
+    try {
+      return this.#engine.get(k, this.#opts.clock());
+    } catch (err) {
+      throw toKvError(err);
+    }
   }
 
   /**
@@ -165,7 +170,13 @@ export class Store {
    */
   getInto(key: Key, target: Buffer): number {
     const k = this.#key(key);
-    const n = this.#call(() => this.#engine.getInto(k, this.#opts.clock(), target));
+    if (!Buffer.isBuffer(target)) throw new KvError('INVALID_ARGUMENT', 'target must be a Buffer');
+    let n: number;
+    try {
+      n = this.#engine.getInto(k, this.#opts.clock(), target);
+    } catch (err) {
+      throw toKvError(err);
+    }
     if (n < -1) throw new KvError('INVALID_ARGUMENT', `target holds ${target.length} bytes; the value needs ${-n - 2}`);
     return n;
   }
@@ -183,7 +194,7 @@ export class Store {
       const v = toValue(value);
       const exp = this.#expiry(options.ttlMs);
       const ifv = Store.#version(options.ifVersion);
-      const lsn = this.#call(() => this.#engine.put(k, v, exp, ifv, this.#opts.clock()));
+      const lsn = this.#engine.put(k, v, exp, ifv, this.#opts.clock());
       return this.#durable(lsn, { version: lsn });
     } catch (err) {
       return Promise.reject(toKvError(err));
@@ -194,7 +205,7 @@ export class Store {
     try {
       const k = this.#key(key);
       const ifv = Store.#version(options.ifVersion);
-      const lsn = this.#call(() => this.#engine.del(k, ifv, this.#opts.clock()));
+      const lsn = this.#engine.del(k, ifv, this.#opts.clock());
       return lsn === 0n ? Promise.resolve({ deleted: false }) : this.#durable(lsn, { deleted: true });
     } catch (err) {
       return Promise.reject(toKvError(err));
@@ -301,7 +312,7 @@ export class Store {
 
 function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?: Store }): Engine {
   const onDurable = (lsn: bigint, code?: string, message?: string): void => store.ref?._onDurable(lsn, code, message);
-  if (kind === 'native') return loadNative().openEngine(opts.config, onDurable, opts.onLog);
+  if (kind === 'native') return new NativeEngine(loadNative().openEngine(opts.config, onDurable, opts.onLog));
   return JsEngine.open(opts.config, onDurable, opts.onLog);
 }
 
