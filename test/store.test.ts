@@ -217,6 +217,35 @@ for (const engine of ENGINES) {
       assert.ok(version > db.getEntry('b')!.version);
     });
 
+    test('a checkpoint taken while writes continue restores exactly the final state', async () => {
+      // Thousands of entries per shard, so the native engine copies each shard in several
+      // slices while puts, overwrites and deletes land between them.
+      await db.close();
+      db = await open({ dir, engine, durability, clock, shards: 2 });
+      const expect = new Map<string, string>();
+      const put = (k: string, v: string): Promise<unknown> => {
+        expect.set(k, v);
+        return db.put(k, v);
+      };
+      const del = (k: string): Promise<unknown> => {
+        expect.delete(k);
+        return db.delete(k);
+      };
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 6000; i++) writes.push(put(`c:${String(i).padStart(5, '0')}`, `v${i}`));
+      await Promise.all(writes);
+      const ckpt = db.checkpoint();
+      const during: Promise<unknown>[] = [];
+      for (let i = 0; i < 6000; i += 7) during.push(put(`c:${String(i).padStart(5, '0')}`, `w${i}`));
+      for (let i = 3; i < 6000; i += 11) during.push(del(`c:${String(i).padStart(5, '0')}`));
+      for (let i = 0; i < 500; i++) during.push(put(`d:${i}`, `n${i}`));
+      await Promise.all([ckpt, ...during]);
+      await reopen();
+      const got = new Map([...db.scan({ prefix: 'c:' }), ...db.scan({ prefix: 'd:' })].map(([k, v]) => [k.toString(), v.toString()]));
+      assert.is(got.size, expect.size);
+      for (const [k, v] of expect) assert.is(got.get(k), v, k);
+    });
+
     test('every call after close fails with CLOSED', async () => {
       await db.close();
       await rejectsWith('CLOSED', () => db.get('k'));

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "../core/coding.h"
 #include "../core/engine_registry.h"
 #include "errors.h"
 
@@ -294,6 +295,7 @@ Napi::Function EngineHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&EngineHandle::PutS>("putS"),
           InstanceMethod<&EngineHandle::DelS>("delS"),
           InstanceMethod<&EngineHandle::Kick>("kick"),
+          InstanceMethod<&EngineHandle::ScanP>("scanP"),
       });
 }
 
@@ -629,6 +631,26 @@ Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
   if (!s.ok()) ThrowStatus(env, s);
   AwaitDurable(env, lsn);
   return Napi::Number::New(env, static_cast<double>(lsn));
+}
+
+Napi::Value EngineHandle::ScanP(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  KeyBound start = BoundArg(env, info, 0, "start");
+  KeyBound end = BoundArg(env, info, 1, "end");
+  int64_t limit = Int64Arg(env, info, 2, "limit");
+  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
+  int64_t now = Int64Arg(env, info, 4, "now");
+  std::string packed;
+  e.Scan(start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now, [&](const Item& item) {
+    char lens[8];
+    EncodeFixed32(lens, item.klen);
+    EncodeFixed32(lens + 4, item.vlen);
+    packed.append(lens, sizeof(lens));
+    packed.append(item.key_data(), item.klen);
+    packed.append(item.value_data(), item.vlen);
+  });
+  return Napi::Buffer<char>::Copy(env, packed.data(), packed.size());
 }
 
 Napi::Value EngineHandle::Kick(const Napi::CallbackInfo& info) {

@@ -26,6 +26,8 @@ namespace {
 // durable LSN of those policies: the store's backpressure waits on it.
 constexpr size_t kWakeBytes = 64u << 10;
 constexpr auto kWritePeriod = std::chrono::milliseconds(10);
+// Entries a checkpoint copies under one shard lock.
+constexpr size_t kCheckpointSlice = 1024;
 
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -889,19 +891,33 @@ Status Engine::Checkpoint(int64_t now, uint64_t* redo_out) {
   if (!s.ok()) return s;
   const size_t n = shard_mask_ + 1;
   for (size_t i = 0; i < n; i++) {
-    {
-      const Shard& shard = shards_[i];
-      std::shared_lock<std::shared_mutex> lock(shard.mu);
-      const OrderedIndex& ix = shard.index();
-      for (OrderedIndex::Pos p = ix.Begin(); !ix.AtEnd(p); ix.Next(&p)) {
-        const Item* item = ix.At(p);
-        // Expired entries are never written; newer ones are restored by replay from redo.
-        if (!item->Live(now) || item->version >= redo) continue;
-        w.Add(item->key(), item->value(), item->version, item->expires_at);
+    // A shard is copied in slices of kCheckpointSlice entries, each under its own short
+    // shared lock (a writer to the shard waits for one slice, not the whole shard), and
+    // resumed after the last key seen. What changes between slices was written at an LSN
+    // >= redo, so replay from redo restores it whichever way the copy saw it.
+    const Shard& shard = shards_[i];
+    std::string resume;
+    bool first = true;
+    for (bool done = false; !done; first = false) {
+      {
+        std::shared_lock<std::shared_mutex> lock(shard.mu);
+        const OrderedIndex& ix = shard.index();
+        OrderedIndex::Pos p = first ? ix.Begin() : ix.LowerBound(resume);
+        if (!first && !ix.AtEnd(p) && ix.At(p)->key() == resume) ix.Next(&p);
+        const Item* last = nullptr;
+        for (size_t k = 0; !ix.AtEnd(p) && k < kCheckpointSlice; ix.Next(&p), k++) {
+          const Item* item = ix.At(p);
+          last = item;
+          // Expired entries are never written; newer ones are restored by replay from redo.
+          if (!item->Live(now) || item->version >= redo) continue;
+          w.Add(item->key(), item->value(), item->version, item->expires_at);
+        }
+        done = ix.AtEnd(p);
+        if (!done) resume.assign(last->key_data(), last->klen);
       }
+      s = w.MaybeFlush();
+      if (!s.ok()) return s;
     }
-    s = w.MaybeFlush();
-    if (!s.ok()) return s;
   }
   s = w.Finish();
   if (!s.ok()) return s;

@@ -22,6 +22,8 @@ export interface NativeHandle extends Engine {
   delS(klen: number, ifVersion: number, now: number): number;
   /** Wakes the flusher for everything submitted so far (writes alone do not). */
   kick(): void;
+  /** Like scan, packed into one Buffer: per entry u32le klen, u32le vlen, key, value. */
+  scanP(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer;
 }
 
 const SCRATCH_BYTES = 64 * 1024;
@@ -107,8 +109,20 @@ export class NativeEngine implements Engine {
     return this.#h.batch(body, now);
   }
 
+  /** The returned keys and values are views of one page-sized Buffer. */
   scan(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer[] {
-    return this.#h.scan(start, end, limit, reverse, now);
+    const packed = this.#h.scanP(start, end, limit, reverse, now);
+    const out: Buffer[] = [];
+    for (let off = 0; off < packed.length; ) {
+      const kl = packed.readUInt32LE(off);
+      const vl = packed.readUInt32LE(off + 4);
+      off += 8;
+      out.push(packed.subarray(off, off + kl));
+      off += kl;
+      out.push(packed.subarray(off, off + vl));
+      off += vl;
+    }
+    return out;
   }
 
   count(start: Buffer | null, end: Buffer | null, now: number): number {

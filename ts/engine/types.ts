@@ -24,7 +24,8 @@ export interface EngineConfig {
 
 /**
  * Called whenever the durable LSN advances (every record with lsn <= durableLsn is on
- * disk under `always`), or once with an error code when the WAL can no longer be
+ * disk under `always`; under interval/none, handed to the kernel, which the store's
+ * backpressure waits on), or once with an error code when the WAL can no longer be
  * written (IO_ERROR): every pending and later write then fails. Called on the JS thread
  * of the handle that registered it.
  */
