@@ -66,16 +66,6 @@ bool ParseInt64(std::string_view text, int64_t* out) {
   return true;
 }
 
-Status MakeDirs(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); i++) {
-    if (i == path.size() || path[i] == '/') {
-      Status s = MakeDir(path.substr(0, i));
-      if (!s.ok()) return s;
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Engine::Engine(const EngineOptions& options)

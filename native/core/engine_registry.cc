@@ -26,20 +26,10 @@ Registry& GetRegistry() {
   return *registry;
 }
 
-Status MakeDirsForRealPath(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); i++) {
-    if (i == path.size() || path[i] == '/') {
-      Status s = MakeDir(path.substr(0, i));
-      if (!s.ok()) return s;
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status AcquireEngine(const EngineOptions& options, std::vector<LogLine>* logs, std::shared_ptr<Engine>* out) {
-  Status s = MakeDirsForRealPath(options.dir);
+  Status s = MakeDirs(options.dir);
   if (!s.ok()) return s;
   std::string real;
   s = RealPath(options.dir, &real);

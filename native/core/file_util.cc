@@ -196,4 +196,32 @@ Status RealPath(const std::string& path, std::string* out) {
   return Status::Ok();
 }
 
+Status MakeDirs(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); i++) {
+    if (i == path.size() || path[i] == '/') {
+      Status s = MakeDir(path.substr(0, i));
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+bool ParseHex16(const char* p, uint64_t* out) {
+  uint64_t v = 0;
+  for (int i = 0; i < 16; i++) {
+    char c = p[i];
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  *out = v;
+  return true;
+}
+
 }  // namespace kvstore

@@ -46,11 +46,15 @@ Status ReadWholeFile(const std::string& path, std::string* out);
 Status FileExists(const std::string& path, bool* exists);
 Status FileSize(const std::string& path, uint64_t* size);
 Status MakeDir(const std::string& path);  // OK when it exists already
+Status MakeDirs(const std::string& path);  // MakeDir of every prefix of path, like mkdir -p
 Status ListDir(const std::string& dir, std::vector<std::string>* names);
 Status RenameFile(const std::string& from, const std::string& to);
 Status RemoveFile(const std::string& path);
 Status TruncateFile(const std::string& path, uint64_t size);  // and fsync it
 Status RealPath(const std::string& path, std::string* out);
+
+// Parses exactly 16 lowercase hex digits (file names of segments and snapshots).
+bool ParseHex16(const char* p, uint64_t* out);
 
 inline std::string JoinPath(const std::string& a, const std::string& b) { return a + "/" + b; }
 

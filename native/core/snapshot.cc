@@ -24,21 +24,7 @@ bool ParseSnapshotName(const std::string& name, uint64_t* redo_lsn) {
       name.compare(prefix.size() + 16, 5, ".snap") != 0) {
     return false;
   }
-  uint64_t v = 0;
-  for (size_t i = prefix.size(); i < prefix.size() + 16; i++) {
-    char c = name[i];
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else {
-      return false;
-    }
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *redo_lsn = v;
-  return true;
+  return ParseHex16(name.data() + prefix.size(), redo_lsn);
 }
 
 SnapshotWriter::SnapshotWriter(std::string base_dir, uint64_t redo_lsn)

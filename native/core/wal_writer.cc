@@ -45,21 +45,7 @@ std::string SegmentName(uint64_t first_lsn) { return Hex16(first_lsn) + ".wal"; 
 
 bool ParseSegmentName(const std::string& name, uint64_t* first_lsn) {
   if (name.size() != 16 + 4 || name.compare(16, 4, ".wal") != 0) return false;
-  uint64_t v = 0;
-  for (int i = 0; i < 16; i++) {
-    char c = name[i];
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else {
-      return false;
-    }
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *first_lsn = v;
-  return true;
+  return ParseHex16(name.data(), first_lsn);
 }
 
 Status WalSegment::Open(const std::string& wal_dir, uint64_t first_lsn) {
