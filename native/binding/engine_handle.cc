@@ -201,6 +201,21 @@ int64_t BigIntArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
   return v;
 }
 
+// Copies key's live value into dst[0, cap): its length, -1 if absent, or -(length + 2)
+// if cap is too small (nothing copied). The contract of getInto, getS and getIntoT.
+int64_t ReadInto(const Engine& e, std::string_view key, int64_t now, char* dst, size_t cap) {
+  int64_t result = -1;
+  e.Read(key, now, [&](const Item& item) {
+    if (item.vlen > cap) {
+      result = -(static_cast<int64_t>(item.vlen) + 2);
+    } else {
+      if (item.vlen > 0) std::memcpy(dst, item.value_data(), item.vlen);
+      result = item.vlen;
+    }
+  });
+  return result;
+}
+
 KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return std::nullopt;
   RequireBytes(env, info, i, name);
@@ -344,6 +359,13 @@ Engine& EngineHandle::CheckOpen(Napi::Env env) const {
   return *state_->engine;
 }
 
+// The end of every write call: throws a failed write's error, else holds the event loop
+// for its LSN (AwaitDurable).
+void EngineHandle::Submitted(Napi::Env env, const Status& s, uint64_t lsn) {
+  if (!s.ok()) ThrowStatus(env, s);
+  AwaitDurable(env, lsn);
+}
+
 // Keeps the event loop alive until `lsn` is reported durable: under `always` a promise
 // waits for it, under interval/none the store's backpressure may, and a process should
 // not exit with records its engine has not written yet.
@@ -372,15 +394,7 @@ Napi::Value EngineHandle::GetInto(const Napi::CallbackInfo& info) {
   int64_t now = Int64Arg(env, info, 1, "now");
   RequireBytes(env, info, 2, "target");
   Napi::Uint8Array target = info[2].As<Napi::Uint8Array>();
-  int64_t result = -1;
-  e.Read(Bytes(info[0]), now, [&](const Item& item) {
-    if (item.vlen > target.ByteLength()) {
-      result = -(static_cast<int64_t>(item.vlen) + 2);
-    } else {
-      if (item.vlen > 0) std::memcpy(target.Data(), item.value_data(), item.vlen);
-      result = item.vlen;
-    }
-  });
+  int64_t result = ReadInto(e, Bytes(info[0]), now, reinterpret_cast<char*>(target.Data()), target.ByteLength());
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
@@ -411,8 +425,7 @@ Napi::Value EngineHandle::Put(const Napi::CallbackInfo& info) {
   if (expires_at < 0) ThrowStatus(env, Status::InvalidArgument("expiresAt must not be negative"));
   uint64_t lsn = 0;
   Status s = e.Put(Bytes(info[0]), Bytes(info[1]), static_cast<uint64_t>(expires_at), if_version, now, &lsn);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   return Napi::BigInt::New(env, lsn);
 }
 
@@ -424,8 +437,7 @@ Napi::Value EngineHandle::Del(const Napi::CallbackInfo& info) {
   int64_t now = Int64Arg(env, info, 2, "now");
   uint64_t lsn = 0;
   Status s = e.Delete(Bytes(info[0]), if_version, now, &lsn);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   return Napi::BigInt::New(env, lsn);
 }
 
@@ -438,8 +450,7 @@ Napi::Value EngineHandle::Incr(const Napi::CallbackInfo& info) {
   uint64_t lsn = 0;
   int64_t result = 0;
   Status s = e.Incr(Bytes(info[0]), delta, now, &lsn, &result);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(uint32_t{0}, Napi::BigInt::New(env, lsn));
   a.Set(uint32_t{1}, Napi::BigInt::New(env, result));
@@ -453,8 +464,7 @@ Napi::Value EngineHandle::Batch(const Napi::CallbackInfo& info) {
   int64_t now = Int64Arg(env, info, 1, "now");
   uint64_t lsn = 0;
   Status s = e.Batch(Bytes(info[0]), now, &lsn);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   return Napi::BigInt::New(env, lsn);
 }
 
@@ -587,15 +597,8 @@ Napi::Value EngineHandle::GetS(const Napi::CallbackInfo& info) {
   Engine& e = CheckOpen(env);
   size_t klen = LenArg(info, 0, scratch_len_, "klen");
   int64_t now = NumArg(info, 1);
-  int64_t result = -1;
-  e.Read(std::string_view(scratch_, klen), now, [&](const Item& item) {
-    if (item.vlen > scratch_len_) {
-      result = -(static_cast<int64_t>(item.vlen) + 2);
-    } else {
-      std::memcpy(scratch_, item.value_data(), item.vlen);  // the key is no longer needed
-      result = item.vlen;
-    }
-  });
+  // The value overwrites the key: the lookup is done before anything is copied.
+  int64_t result = ReadInto(e, std::string_view(scratch_, klen), now, scratch_, scratch_len_);
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
@@ -604,15 +607,7 @@ Napi::Value EngineHandle::GetIntoT(const Napi::CallbackInfo& info) {
   Engine& e = CheckOpen(env);
   size_t klen = LenArg(info, 0, scratch_len_, "klen");
   int64_t now = NumArg(info, 1);
-  int64_t result = -1;
-  e.Read(std::string_view(scratch_, klen), now, [&](const Item& item) {
-    if (item.vlen > target_len_) {
-      result = -(static_cast<int64_t>(item.vlen) + 2);
-    } else {
-      if (item.vlen > 0) std::memcpy(target_, item.value_data(), item.vlen);
-      result = item.vlen;
-    }
-  });
+  int64_t result = ReadInto(e, std::string_view(scratch_, klen), now, target_, target_len_);
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
@@ -628,8 +623,7 @@ Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
   uint64_t lsn = 0;
   Status s = e.Put(std::string_view(scratch_, klen), std::string_view(scratch_ + klen, vlen),
                    static_cast<uint64_t>(expires_at), if_version, now, &lsn);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   return Napi::Number::New(env, static_cast<double>(lsn));
 }
 
@@ -667,8 +661,7 @@ Napi::Value EngineHandle::DelS(const Napi::CallbackInfo& info) {
   int64_t now = NumArg(info, 2);
   uint64_t lsn = 0;
   Status s = e.Delete(std::string_view(scratch_, klen), if_version, now, &lsn);
-  if (!s.ok()) ThrowStatus(env, s);
-  AwaitDurable(env, lsn);
+  Submitted(env, s, lsn);
   return Napi::Number::New(env, static_cast<double>(lsn));
 }
 

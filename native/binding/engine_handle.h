@@ -56,6 +56,7 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
 
   Engine& CheckOpen(Napi::Env env) const;
   void AwaitDurable(Napi::Env env, uint64_t lsn);
+  void Submitted(Napi::Env env, const Status& s, uint64_t lsn);
 
   std::shared_ptr<HandleState> state_;
   // The registered buffers (kept alive by the references; their bytes never move).
