@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, type Store } from '../ts/index.js';
-import { openStore } from '../ts/store/store.js';
+import { systemView } from '../ts/store/store.js';
 import { DURABILITIES, ENGINES, rejectsWith, tempDir } from './helpers.js';
 
 for (const engine of ENGINES) {
@@ -183,14 +183,19 @@ for (const engine of ENGINES) {
     test('the _sys. prefix is reserved for the catalog and hidden from data scans', async () => {
       await rejectsWith('RESERVED_KEY', () => db.put('_sys.users:x', 'v'));
       await rejectsWith('RESERVED_KEY', () => db.get('_sys.users:x'));
-      await db.close();
-      const sys = await openStore({ dir, engine, durability, clock }, true);
+      const sys = systemView(db);
+      await rejectsWith('RESERVED_KEY', () => sys.put('a', '1'));
+      await rejectsWith('RESERVED_KEY', () => sys.get('_sys/after'));
       await sys.put('_sys.users:x', 'v');
-      await sys.put('a', '1');
-      await sys.close();
-      db = await open({ dir, engine, durability, clock });
-      assert.equal([...db.scan()].map(([k]) => k.toString()), ['a']);
-      assert.is(db.count(), 1);
+      await sys.batch([{ type: 'put', key: '_sys.roles:y', value: 'w' }]);
+      await db.put('a', '1');
+      await db.put('_sys/after', '2'); // '/' follows '.': not reserved
+      await reopen();
+      assert.equal([...db.scan()].map(([k]) => k.toString()), ['_sys/after', 'a']);
+      assert.is(db.count(), 2);
+      assert.equal([...systemView(db).scan()].map(([k]) => k.toString()), ['_sys.roles:y', '_sys.users:x']);
+      assert.equal([...systemView(db).scan({ prefix: '_sys.users:' })].map(([, v]) => v.toString()), ['v']);
+      assert.equal([...systemView(db).scan({ reverse: true, limit: 1 })].map(([k]) => k.toString()), ['_sys.users:x']);
     });
 
     test('bad input gets a clear code and changes nothing', async () => {

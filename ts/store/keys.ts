@@ -30,6 +30,13 @@ export function toKey(key: unknown, allowSystem: boolean): Buffer {
   return k;
 }
 
+/** A key for the system view: it must lie under `_sys.`. */
+export function toSystemKey(key: unknown): Buffer {
+  const k = toKey(key, true);
+  if (!isSystemKey(k)) throw new KvError('RESERVED_KEY', 'the system view only reaches keys under "_sys."');
+  return k;
+}
+
 export function toValue(value: unknown): Buffer {
   const v = asBuffer(value, 'value');
   if (v.length > MAX_VALUE_BYTES) throw new KvError('VALUE_TOO_LARGE', `value is ${v.length} bytes; the limit is ${MAX_VALUE_BYTES}`);

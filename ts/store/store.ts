@@ -1,7 +1,8 @@
 /**
  * The store facade: open(), the typed API, TTL, CAS, scans, and the promise bookkeeping
  * that turns the engine's durable-LSN callbacks into resolved writes. No users, no
- * policy beyond reserving the `_sys.` prefix for the system catalog.
+ * policy beyond reserving the `_sys.` prefix: the data API refuses it, and only the
+ * system view (systemView(), used by ts/catalog) reads and writes it.
  */
 import { KvError, toKvError } from '../errors.js';
 import { type BatchOp, encodeBatchBody } from '../engine/format.js';
@@ -10,7 +11,7 @@ import { NativeEngine } from '../engine/native.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, isSystemKey, prefixEnd, toBound, toKey, toValue } from './keys.js';
+import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, isSystemKey, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
 
 export interface Entry {
   value: Buffer;
@@ -65,6 +66,9 @@ const SWEEP_BUDGET = 2000;
  */
 const MAX_UNFLUSHED = 8192n;
 
+/** Keys of the data API: anything but `_sys.`. */
+const dataKey = (key: Key): Buffer => toKey(key, false);
+
 interface Waiter {
   lsn: bigint;
   resolve: () => void;
@@ -75,7 +79,6 @@ export class Store {
   readonly #engine: Engine;
   readonly #kind: 'native' | 'js';
   readonly #opts: ResolvedOptions;
-  readonly #allowSystem: boolean;
   /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
   #waiters: Waiter[] = [];
   #waitHead = 0;
@@ -84,11 +87,10 @@ export class Store {
   #sweeper: NodeJS.Timeout;
 
   /** @internal Use open(). */
-  constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, allowSystem: boolean) {
+  constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions) {
     this.#engine = engine;
     this.#kind = kind;
     this.#opts = opts;
-    this.#allowSystem = allowSystem;
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
@@ -128,10 +130,6 @@ export class Store {
     });
   }
 
-  #key(key: Key): Buffer {
-    return toKey(key, this.#allowSystem);
-  }
-
   #expiry(ttlMs: number | undefined): number {
     if (ttlMs === undefined) return 0;
     if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
@@ -156,7 +154,10 @@ export class Store {
 
   /** The value, or undefined when absent or expired. Synchronous: reads never wait for the disk. */
   get(key: Key): Buffer | undefined {
-    const k = this.#key(key);
+    return this.#get(dataKey(key));
+  }
+
+  #get(k: Buffer): Buffer | undefined {
     try {
       return this.#engine.get(k, this.#opts.clock());
     } catch (err) {
@@ -169,7 +170,7 @@ export class Store {
    * -1 when absent; throws INVALID_ARGUMENT when target is too small (the error says how big).
    */
   getInto(key: Key, target: Buffer): number {
-    const k = this.#key(key);
+    const k = dataKey(key);
     if (!Buffer.isBuffer(target)) throw new KvError('INVALID_ARGUMENT', 'target must be a Buffer');
     let n: number;
     try {
@@ -182,15 +183,22 @@ export class Store {
   }
 
   getEntry(key: Key): Entry | undefined {
-    const k = this.#key(key);
+    return this.#getEntry(dataKey(key));
+  }
+
+  #getEntry(k: Buffer): Entry | undefined {
     const e = this.#call(() => this.#engine.getEntry(k, this.#opts.clock()));
     if (!e) return undefined;
     return e[2] === 0 ? { value: e[0], version: e[1] } : { value: e[0], version: e[1], expiresAt: e[2] };
   }
 
   put(key: Key, value: Value, options: PutOptions = {}): Promise<{ version: bigint }> {
+    return this.#put(dataKey, key, value, options);
+  }
+
+  #put(keyFn: (key: Key) => Buffer, key: Key, value: Value, options: PutOptions): Promise<{ version: bigint }> {
     try {
-      const k = this.#key(key);
+      const k = keyFn(key);
       const v = toValue(value);
       const exp = this.#expiry(options.ttlMs);
       const ifv = Store.#version(options.ifVersion);
@@ -202,8 +210,12 @@ export class Store {
   }
 
   delete(key: Key, options: DeleteOptions = {}): Promise<{ deleted: boolean }> {
+    return this.#delete(dataKey, key, options);
+  }
+
+  #delete(keyFn: (key: Key) => Buffer, key: Key, options: DeleteOptions): Promise<{ deleted: boolean }> {
     try {
-      const k = this.#key(key);
+      const k = keyFn(key);
       const ifv = Store.#version(options.ifVersion);
       const lsn = this.#engine.del(k, ifv, this.#opts.clock());
       return lsn === 0n ? Promise.resolve({ deleted: false }) : this.#durable(lsn, { deleted: true });
@@ -215,7 +227,7 @@ export class Store {
   /** Atomically adds `by` to the decimal integer at key (absent = 0) and returns the result. */
   incr(key: Key, by: bigint = 1n): Promise<bigint> {
     try {
-      const k = this.#key(key);
+      const k = dataKey(key);
       if (typeof by !== 'bigint') throw new KvError('INVALID_ARGUMENT', 'by must be a bigint');
       const [lsn, result] = this.#call(() => this.#engine.incr(k, by, this.#opts.clock()));
       return this.#durable(lsn, result);
@@ -226,11 +238,15 @@ export class Store {
 
   /** Applies every operation as one WAL record: after a crash, all of them or none. */
   batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }> {
+    return this.#batch(dataKey, ops);
+  }
+
+  #batch(keyFn: (key: Key) => Buffer, ops: readonly BatchOperation[]): Promise<{ version: bigint }> {
     try {
       if (!Array.isArray(ops) || ops.length === 0) throw new KvError('INVALID_ARGUMENT', 'batch needs a non-empty array of operations');
       const encoded: BatchOp[] = ops.map((op, i) => {
-        if (op?.type === 'put') return { type: 'put', key: this.#key(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
-        if (op?.type === 'del') return { type: 'del', key: this.#key(op.key) };
+        if (op?.type === 'put') return { type: 'put', key: keyFn(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
+        if (op?.type === 'del') return { type: 'del', key: keyFn(op.key) };
         throw new KvError('INVALID_ARGUMENT', `batch operation ${i} needs type 'put' or 'del'`);
       });
       const body = encodeBatchBody(encoded);
@@ -254,15 +270,24 @@ export class Store {
   }
 
   /** Entries in key order (bytes, unsigned), fetched lazily in pages. */
-  *scan(options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
+  scan(options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
+    return this.#scan(options, false);
+  }
+
+  *#scan(options: ScanOptions, system: boolean): Generator<[Buffer, Buffer]> {
     let [start, end] = this.#range(options);
+    if (system) {
+      if (compareBytes(start, SYSTEM_PREFIX, 'low') < 0) start = SYSTEM_PREFIX;
+      if (compareBytes(end, SYSTEM_END, 'high') > 0) end = SYSTEM_END;
+      if (compareBytes(start, end, 'low') >= 0) return;
+    }
     const reverse = options.reverse === true;
     let left = options.limit ?? Infinity;
     if (left !== Infinity && (!Number.isInteger(left) || left < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
     while (left > 0) {
       const page = this.#call(() => this.#engine.scan(start, end, Math.min(SCAN_PAGE, left), reverse, this.#opts.clock()));
       for (let i = 0; i < page.length && left > 0; i += 2) {
-        if (!this.#allowSystem && isSystemKey(page[i]!)) continue;
+        if (!system && isSystemKey(page[i]!)) continue;
         left--;
         yield [page[i]!, page[i + 1]!];
       }
@@ -278,11 +303,9 @@ export class Store {
     const [start, end] = this.#range({ prefix });
     const now = this.#opts.clock();
     let n = this.#call(() => this.#engine.count(start, end, now));
-    if (!this.#allowSystem) {
-      const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
-      const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
-      if (compareBytes(s, e, 'low') < 0) n -= this.#call(() => this.#engine.count(s, e, now));
-    }
+    const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
+    const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
+    if (compareBytes(s, e, 'low') < 0) n -= this.#call(() => this.#engine.count(s, e, now));
     return n;
   }
 
@@ -293,6 +316,20 @@ export class Store {
     } catch (err) {
       throw toKvError(err);
     }
+  }
+
+  /** @internal The catalog's access to `_sys.` keys; see systemView(). */
+  _systemView(): SystemView {
+    const key = (k: Key): Buffer => toSystemKey(k);
+    return {
+      get: (k) => this.#get(key(k)),
+      getEntry: (k) => this.#getEntry(key(k)),
+      put: (k, v, o = {}) => this.#put(key, k, v, o),
+      delete: (k, o = {}) => this.#delete(key, k, o),
+      batch: (ops) => this.#batch(key, ops),
+      scan: (o = {}) => this.#scan(o, true),
+      now: () => this.#opts.clock(),
+    };
   }
 
   stats(): StoreStats {
@@ -316,8 +353,28 @@ function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?:
   return JsEngine.open(opts.config, onDurable, opts.onLog);
 }
 
-/** @internal Opens with or without access to `_sys.` keys (the catalog uses the former). */
-export async function openStore(options: OpenOptions, allowSystem: boolean): Promise<Store> {
+/**
+ * The same store, restricted to keys under `_sys.` (anything else is RESERVED_KEY). The system
+ * catalog is its one user: the data API cannot reach the catalog and the catalog cannot reach
+ * the data. Not exported from the package.
+ */
+export interface SystemView {
+  get(key: Key): Buffer | undefined;
+  getEntry(key: Key): Entry | undefined;
+  put(key: Key, value: Value, options?: PutOptions): Promise<{ version: bigint }>;
+  delete(key: Key, options?: DeleteOptions): Promise<{ deleted: boolean }>;
+  batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
+  scan(options?: ScanOptions): Generator<[Buffer, Buffer]>;
+  /** The store's clock (ms since the epoch), so the catalog and TTLs agree on the time. */
+  now(): number;
+}
+
+export function systemView(store: Store): SystemView {
+  return store._systemView();
+}
+
+/** Opens (creating or recovering) the store in options.dir. */
+export async function open(options: OpenOptions): Promise<Store> {
   const opts = resolveOptions(options);
   let kind: 'native' | 'js' = opts.engine === 'js' ? 'js' : 'native';
   if (opts.engine === 'auto') {
@@ -335,11 +392,6 @@ export async function openStore(options: OpenOptions, allowSystem: boolean): Pro
   } catch (err) {
     throw toKvError(err);
   }
-  holder.ref = new Store(engine, kind, opts, allowSystem);
+  holder.ref = new Store(engine, kind, opts);
   return holder.ref;
-}
-
-/** Opens (creating or recovering) the store in options.dir. */
-export function open(options: OpenOptions): Promise<Store> {
-  return openStore(options, false);
 }
