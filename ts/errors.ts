@@ -16,6 +16,12 @@ export const ERRORS = {
   IO_ERROR: { status: 503, message: 'An I/O error made the store read-only' },
   CLOSED: { status: 503, message: 'The store is closed' },
   NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
+  AUTH_FAILED: { status: 401, message: 'Authentication failed' },
+  PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  NOT_FOUND: { status: 404, message: 'No such catalog object' },
+  ALREADY_EXISTS: { status: 409, message: 'A catalog object with that name already exists' },
+  PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy' },
+  CATALOG_VERSION: { status: 500, message: 'The system catalog was written by a newer version' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,3 +4,8 @@ export type { OpenOptions, Durability, EngineKind } from './store/options.js';
 export type { Key, Value } from './store/keys.js';
 export { KvError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export { AuthService } from './auth/service.js';
+export type {
+  AuthOptions, RequestContext, Principal, Decision, UserInfo, RoleInfo, ApiKeyInfo, ApiKeyOptions, GrantSpec, AuthStats,
+  Action, AuthSettings, Permission, AuditPage,
+} from './auth/service.js';

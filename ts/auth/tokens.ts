@@ -1,0 +1,57 @@
+/**
+ * Session tokens: JWTs (HS256, jose) signed with a catalog signing key named by `kid`, so keys
+ * rotate without logging everyone out: the old key keeps verifying until the tokens it
+ * signed have expired. Claims: sub (user), uid (oid), ep (the user's auth epoch).
+ */
+import crypto from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { SigningKeyRecord } from '../catalog/schema.js';
+
+export const ISSUER = 'kvstore';
+
+export interface SessionClaims {
+  sub: string;
+  uid: number;
+  ep: number;
+  exp: number;
+  kid: string;
+}
+
+export function newSigningKey(now: number): SigningKeyRecord {
+  return { kid: crypto.randomBytes(8).toString('hex'), alg: 'HS256', secret: crypto.randomBytes(32).toString('base64url'), createdAt: now, retiredAt: null };
+}
+
+export async function signSession(key: SigningKeyRecord, claims: { sub: string; uid: number; ep: number }, now: number, ttlSec: number): Promise<{ token: string; expiresAt: number }> {
+  const iat = Math.floor(now / 1000);
+  const exp = iat + ttlSec;
+  const token = await new SignJWT({ uid: claims.uid, ep: claims.ep })
+    .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(ISSUER)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(crypto.randomBytes(12).toString('base64url'))
+    .sign(Buffer.from(key.secret, 'base64url'));
+  return { token, expiresAt: exp * 1000 };
+}
+
+/** The claims of a token this catalog signed and that has not expired; null otherwise. */
+export async function verifySession(token: string, keyFor: (kid: string) => SigningKeyRecord | undefined, now: number): Promise<SessionClaims | null> {
+  let kid: string | undefined;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    return null;
+  }
+  const key = kid === undefined ? undefined : keyFor(kid);
+  if (!key || !kid) return null;
+  try {
+    const { payload } = await jwtVerify(token, Buffer.from(key.secret, 'base64url'), {
+      algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(now), requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.uid !== 'number' || typeof payload.ep !== 'number' || typeof payload.exp !== 'number') return null;
+    return { sub: payload.sub, uid: payload.uid, ep: payload.ep, exp: payload.exp * 1000, kid };
+  } catch {
+    return null;
+  }
+}
