@@ -142,6 +142,9 @@ export class AuthService {
   #perms = new Map<string, PermissionSet>();
   #allow = new Map<string, net.BlockList>();
   #tokens = new Map<string, SessionClaims>();
+  /** API key tokens whose secret verified → key id; `${id} ${ip}` → allowlist verdict. Both cleared on any catalog change. */
+  #keyTokens = new Map<string, string>();
+  #ipVerdicts = new Map<string, boolean>();
   #dummyHash: Promise<string> | null = null;
   #pendingUsed = new Map<string, number>();
   #flushTimer: NodeJS.Timeout | null = null;
@@ -171,6 +174,8 @@ export class AuthService {
       this.#perms.clear();
       this.#allow.clear();
       this.#tokens.clear();
+      this.#keyTokens.clear();
+      this.#ipVerdicts.clear();
     }
     return this.#catalog.state;
   }
@@ -396,8 +401,7 @@ export class AuthService {
       }, now);
       if (!verified) throw this.#authFail('bad token');
       claims = verified;
-      if (this.#tokens.size >= TOKEN_CACHE_MAX) this.#tokens.delete(this.#tokens.keys().next().value!);
-      this.#tokens.set(token, claims);
+      remember(this.#tokens, token, claims);
     }
     const p: Principal = { type: 'session', user: claims.sub, oid: claims.uid, epoch: claims.ep, expiresAt: claims.exp };
     const why = this.#invalid(s, p, now);
@@ -463,19 +467,30 @@ export class AuthService {
   authenticateApiKey(token: string, ip?: string): Principal {
     const s = this.#state();
     const now = this.#catalog.now();
-    const t = parseToken(token);
-    if (!t) throw this.#authFail('malformed API key');
-    const k = s.apiKeys.get(t.id);
-    if (!secretMatches(t.secret, k?.hash ?? '0'.repeat(64)) || !k) throw this.#authFail('unknown API key');
+    let id = this.#keyTokens.get(token);
+    if (id === undefined) {
+      const t = parseToken(token);
+      if (!t) throw this.#authFail('malformed API key');
+      const rec = s.apiKeys.get(t.id);
+      if (!secretMatches(t.secret, rec?.hash ?? '0'.repeat(64)) || !rec) throw this.#authFail('unknown API key');
+      id = t.id;
+      remember(this.#keyTokens, token, id);
+    }
+    const k = s.apiKeys.get(id)!;
     const p: Principal = k.expiresAt === null
       ? { type: 'apikey', user: k.owner, oid: s.users.get(k.owner)?.oid ?? -1, keyId: k.id, keyName: k.name }
       : { type: 'apikey', user: k.owner, oid: s.users.get(k.owner)?.oid ?? -1, keyId: k.id, keyName: k.name, expiresAt: k.expiresAt };
     const why = this.#invalid(s, p, now);
     if (why) throw this.#authFail(why);
     if (k.allowIps) {
-      let list = this.#allow.get(k.id);
-      if (!list) this.#allow.set(k.id, (list = compileAllowList(k.allowIps)));
-      if (!ipAllowed(list, ip)) throw this.#authFail(`address ${String(ip)} not on the key's allowlist`);
+      const seen = `${k.id} ${String(ip)}`;
+      let ok = this.#ipVerdicts.get(seen);
+      if (ok === undefined) {
+        let list = this.#allow.get(k.id);
+        if (!list) this.#allow.set(k.id, (list = compileAllowList(k.allowIps)));
+        remember(this.#ipVerdicts, seen, (ok = ipAllowed(list, ip)));
+      }
+      if (!ok) throw this.#authFail(`address ${String(ip)} not on the key's allowlist`);
     }
     this.#touch(k, now);
     this.#stats.authOk++;
@@ -710,6 +725,12 @@ export class AuthService {
     await this.#catalog.idle();
     this.#closed = true;
   }
+}
+
+/** A bounded cache: past TOKEN_CACHE_MAX entries the oldest goes. */
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= TOKEN_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
 }
 
 function mergePermissions(base: readonly Permission[], add: readonly Permission[]): Permission[] {
