@@ -151,7 +151,7 @@ for (const engine of ENGINES) {
     assert.ok(auth.authorize(p2, 'write', 'a').allow);
     await auth.revokeApiKey('second');
     assert.throws(() => auth.authenticateApiKey(k2.token), (e: { code?: string }) => e.code === 'AUTH_FAILED');
-    assert.equal(auth.authorize(p2, 'write', 'a'), { allow: false, reason: 'API key revoked' });
+    assert.equal(auth.authorize(p2, 'write', 'a'), { allow: false, reason: 'API key revoked', invalid: true });
     assert.ok(auth.listApiKeys({ owner: 'svc' }).find((k) => k.name === 'second')!.revoked);
     await rejectsWith('NOT_FOUND', () => auth.revokeApiKey('nope'));
   });

@@ -18,10 +18,14 @@ export const ERRORS = {
   NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
   AUTH_FAILED: { status: 401, message: 'Authentication failed' },
   PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
-  NOT_FOUND: { status: 404, message: 'No such catalog object' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
   ALREADY_EXISTS: { status: 409, message: 'A catalog object with that name already exists' },
   PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy' },
   CATALOG_VERSION: { status: 500, message: 'The system catalog was written by a newer version' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has a content type this route does not take' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  NOT_READY: { status: 503, message: 'The server is starting or shutting down' },
+  INTERNAL: { status: 500, message: 'Internal server error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -56,6 +56,8 @@ export interface Principal {
 export interface Decision {
   allow: boolean;
   reason: string;
+  /** Set when the principal itself no longer stands (user dropped or locked, session stale, key revoked or expired): a 401, not a 403. */
+  invalid?: true;
 }
 
 export interface UserInfo {
@@ -669,7 +671,7 @@ export class AuthService {
   authorize(principal: Principal, action: Action | 'admin', key?: string | Uint8Array): Decision {
     const s = this.#state();
     const why = this.#invalid(s, principal, this.#catalog.now());
-    if (why) return { allow: false, reason: why };
+    if (why) return { allow: false, reason: why, invalid: true };
     const set = this.#permissions(s, principal);
     if (action === 'admin') {
       return set.superuser ? { allow: true, reason: 'role admin' } : { allow: false, reason: `${principal.user} does not have the admin role` };

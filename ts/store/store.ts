@@ -52,6 +52,8 @@ export interface ScanOptions {
 export interface StoreStats extends EngineStats {
   engine: 'native' | 'js';
   durability: Durability;
+  /** Entries the background TTL sweep has removed since open. */
+  expired: number;
 }
 
 const SCAN_PAGE = 1024;
@@ -85,6 +87,7 @@ export class Store {
   #durableLsn = 0n;
   #ioError: KvError | null = null;
   #sweeper: NodeJS.Timeout;
+  #expired = 0;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions) {
@@ -94,7 +97,7 @@ export class Store {
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
-        engine.sweep(opts.clock(), SWEEP_BUDGET);
+        this.#expired += engine.sweep(opts.clock(), SWEEP_BUDGET);
       } catch {
         clearInterval(this.#sweeper); // closed underneath us
       }
@@ -333,7 +336,7 @@ export class Store {
   }
 
   stats(): StoreStats {
-    return { ...this.#call(() => this.#engine.stats()), engine: this.#kind, durability: this.#opts.durability };
+    return { ...this.#call(() => this.#engine.stats()), engine: this.#kind, durability: this.#opts.durability, expired: this.#expired };
   }
 
   /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */

@@ -1,0 +1,213 @@
+/**
+ * kvstored configuration: defaults, then a TOML file (--config / KVSTORE_CONFIG), then
+ * KVSTORE_* environment variables, then command-line flags, each overriding the one before.
+ * One table (FIELDS) defines every setting's file key, variable, flag, type and help, so the
+ * four can never disagree. Invalid values are refused with the field and where it came from.
+ */
+import fs from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { KvError } from '../errors.js';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  engine: 'auto' | 'native' | 'js';
+  durability: 'always' | 'interval' | 'none';
+  auth: boolean;
+  adminUser: string;
+  adminPassword: string | undefined;
+  adminPasswordFile: string | undefined;
+  masterKey: string | undefined;
+  masterKeyFile: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
+  tlsRequireClientCert: boolean;
+  bodyLimit: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  rateLimit: number;
+  loginRateLimit: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  metrics: boolean;
+}
+
+type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
+
+interface Field {
+  name: keyof ServerConfig;
+  kind: Kind;
+  default: string | number | boolean | undefined;
+  help: string;
+  min?: number;
+  max?: number;
+  /** Not accepted in the config file (secrets come from the environment or a file). */
+  noFile?: boolean;
+}
+
+export const FIELDS: readonly Field[] = [
+  { name: 'dataDir', kind: 'path', default: './data', help: 'data directory (created if missing)' },
+  { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
+  { name: 'port', kind: 'int', default: 8080, min: 0, max: 65535, help: 'TCP port (0 = any free port, printed at start)' },
+  { name: 'engine', kind: ['auto', 'native', 'js'], default: 'auto', help: 'storage engine' },
+  { name: 'durability', kind: ['always', 'interval', 'none'], default: 'always', help: 'when a write is acknowledged: after fdatasync (always), or before' },
+  { name: 'auth', kind: 'bool', default: true, help: 'require credentials (API key or session token) on /v1' },
+  { name: 'adminUser', kind: 'string', default: 'admin', help: 'name of the first admin, created on first start' },
+  { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
+  { name: 'adminPasswordFile', kind: 'path', default: undefined, help: "file holding the first admin's password" },
+  { name: 'masterKey', kind: 'string', default: undefined, noFile: true, help: '32-byte key (64 hex digits or base64) for user metadata encryption (environment only)' },
+  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key' },
+  { name: 'tlsCert', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
+  { name: 'tlsKey', kind: 'path', default: undefined, help: 'TLS private key (PEM)' },
+  { name: 'tlsCa', kind: 'path', default: undefined, help: 'CA bundle (PEM) that client certificates must chain to' },
+  { name: 'tlsRequireClientCert', kind: 'bool', default: false, help: 'mutual TLS: refuse clients without a certificate signed by tls-ca' },
+  { name: 'bodyLimit', kind: 'int', default: 16 * 1024 * 1024 + 64 * 1024, min: 1024, max: 1 << 30, help: 'largest request body, bytes (default: the 16 MiB value limit plus room for JSON)' },
+  { name: 'requestTimeoutMs', kind: 'int', default: 30_000, min: 0, max: 3_600_000, help: 'time to receive a whole request, ms (0 = none)' },
+  { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
+  { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per principal (per IP when anonymous); 0 = unlimited' },
+  { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
+  { name: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
+  { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
+];
+
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envName = (f: Field): string => `KVSTORE_${snake(f.name).toUpperCase()}`;
+export const flagName = (f: Field): string => `--${kebab(f.name)}`;
+export const fileKey = (f: Field): string => snake(f.name);
+
+function bad(field: Field, from: string, why: string): KvError {
+  return new KvError('INVALID_ARGUMENT', `config: ${fileKey(field)} (from ${from}) ${why}`);
+}
+
+function convert(field: Field, raw: unknown, from: string): string | number | boolean {
+  const k = field.kind;
+  if (Array.isArray(k)) {
+    if (typeof raw !== 'string' || !k.includes(raw)) throw bad(field, from, `must be one of ${k.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  switch (k) {
+    case 'string':
+    case 'path':
+      if (typeof raw !== 'string' || raw.length === 0) throw bad(field, from, `must be a non-empty string, got ${JSON.stringify(raw)}`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+      if (raw === 'false' || raw === '0' || raw === 'no') return false;
+      throw bad(field, from, `must be true or false, got ${JSON.stringify(raw)}`);
+    case 'int': {
+      const n = typeof raw === 'number' || typeof raw === 'bigint' ? Number(raw) : typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isInteger(n) || n < (field.min ?? -Infinity) || n > (field.max ?? Infinity)) {
+        throw bad(field, from, `must be an integer in [${field.min}, ${field.max}], got ${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw)}`);
+      }
+      return n;
+    }
+  }
+  throw bad(field, from, 'has an unknown kind');
+}
+
+export interface Parsed {
+  config: ServerConfig;
+  help: boolean;
+  /** Where each setting came from, for the start-up log (never the secret values). */
+  sources: Record<string, string>;
+}
+
+/** Resolves the configuration from argv (without node and script), the environment, and the file they name. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Parsed {
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  for (const f of FIELDS) if (f.default !== undefined) (values[f.name] = f.default, sources[f.name] = 'default');
+
+  // Flags first parsed (but applied last), to find --config and --help.
+  const flags = new Map<Field, string>();
+  let configFile = env.KVSTORE_CONFIG;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      help = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (name === '--config') {
+      configFile = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (!configFile) throw new KvError('INVALID_ARGUMENT', 'config: --config needs a file name');
+      continue;
+    }
+    const field = FIELDS.find((f) => flagName(f) === name || (f.kind === 'bool' && name === `--no-${kebab(f.name)}`));
+    if (!field) throw new KvError('UNKNOWN_OPTION', `config: unknown flag ${name}; see --help`);
+    if (field.kind === 'bool' && eq < 0) {
+      flags.set(field, name.startsWith('--no-') ? 'false' : 'true');
+      continue;
+    }
+    const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (v === undefined) throw new KvError('INVALID_ARGUMENT', `config: ${name} needs a value`);
+    flags.set(field, v);
+  }
+  if (help) return { config: values as unknown as ServerConfig, help, sources };
+
+  if (configFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(configFile, 'utf8');
+    } catch (err) {
+      throw new KvError('INVALID_ARGUMENT', `config: cannot read ${configFile}: ${(err as Error).message}`);
+    }
+    let doc: Record<string, unknown>;
+    try {
+      doc = parseToml(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new KvError('INVALID_ARGUMENT', `config: ${configFile} is not valid TOML: ${(err as Error).message}`);
+    }
+    for (const [key, raw] of Object.entries(doc)) {
+      const field = FIELDS.find((f) => fileKey(f) === key);
+      if (!field) throw new KvError('UNKNOWN_OPTION', `config: unknown setting ${JSON.stringify(key)} in ${configFile}`);
+      if (field.noFile) throw new KvError('INVALID_ARGUMENT', `config: ${key} may not be in a file; use ${envName(field)} or ${fileKey(field)}_file`);
+      values[field.name] = convert(field, raw, configFile);
+      sources[field.name] = configFile;
+    }
+  }
+  for (const f of FIELDS) {
+    const raw = env[envName(f)];
+    if (raw !== undefined && raw !== '') {
+      values[f.name] = convert(f, raw, envName(f));
+      sources[f.name] = envName(f);
+    }
+  }
+  for (const [f, raw] of flags) {
+    if (f.noFile) throw new KvError('INVALID_ARGUMENT', `config: ${flagName(f)} would show the secret in the process list; use ${envName(f)} or ${flagName(f)}-file`);
+    values[f.name] = convert(f, raw, flagName(f));
+    sources[f.name] = flagName(f);
+  }
+  const config = values as unknown as ServerConfig;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new KvError('INVALID_ARGUMENT', 'config: tls_cert and tls_key go together');
+  }
+  if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
+    throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
+  }
+  return { config, help, sources };
+}
+
+export function helpText(): string {
+  const lines = [
+    'kvstored — the KVStore++ server',
+    '',
+    'Usage: kvstored [--config file.toml] [flags]',
+    '',
+    'Each setting comes from (later wins): its default, the TOML file (--config or',
+    'KVSTORE_CONFIG), the environment variable, the flag. Booleans take --flag / --no-flag.',
+    '',
+  ];
+  for (const f of FIELDS) {
+    const kind = Array.isArray(f.kind) ? f.kind.join('|') : f.kind;
+    const dflt = f.default === undefined ? '' : ` (default ${String(f.default)})`;
+    lines.push(`  ${(f.noFile ? envName(f) : `${flagName(f)} <${kind}>`).padEnd(34)} ${f.help}${dflt}`);
+    lines.push(`  ${''.padEnd(34)} file: ${f.noFile ? '—' : fileKey(f)}   env: ${envName(f)}`);
+  }
+  return lines.join('\n');
+}

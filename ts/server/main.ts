@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * kvstored: opens (and recovers) a data directory and serves it over HTTP until SIGTERM or
+ * SIGINT, then stops accepting, finishes the requests in flight, checkpoints, closes the
+ * store and exits 0. `kvstored --help` lists every setting.
+ */
+import fs from 'node:fs';
+import { AuthService } from '../auth/service.js';
+import { KvError } from '../errors.js';
+import { open } from '../store/store.js';
+import { type ServerConfig, helpText, loadConfig } from './config.js';
+import { buildServer } from './server.js';
+
+function secretFrom(value: string | undefined, file: string | undefined, field: string): string | undefined {
+  if (value !== undefined) return value;
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new KvError('INVALID_ARGUMENT', `config: ${field}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    const parsed = loadConfig(process.argv.slice(2));
+    if (parsed.help) {
+      process.stdout.write(helpText() + '\n');
+      return;
+    }
+    config = parsed.config;
+  } catch (err) {
+    process.stderr.write(`kvstored: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const adminPassword = secretFrom(config.adminPassword, config.adminPasswordFile, 'admin_password_file');
+  const masterKey = secretFrom(config.masterKey, config.masterKeyFile, 'master_key_file');
+
+  const logLines: Array<[string, string]> = [];
+  const store = await open({
+    dir: config.dataDir, engine: config.engine, durability: config.durability,
+    onLog: (level, message) => void logLines.push([level, message]),
+  });
+  let auth: AuthService | null = null;
+  let generated: { name: string; password: string } | null = null;
+  try {
+    if (config.auth) {
+      auth = await AuthService.open(store, masterKey === undefined ? {} : { masterKey });
+      try {
+        const first = await auth.createFirstAdmin({ name: config.adminUser, ...(adminPassword === undefined ? {} : { password: adminPassword }) }, { actor: 'kvstored' });
+        if (first.generatedPassword) generated = { name: first.name, password: first.generatedPassword };
+      } catch (err) {
+        if ((err as KvError).code !== 'ALREADY_EXISTS') throw err;
+      }
+    }
+  } catch (err) {
+    await auth?.close().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+  const server = await buildServer(config, store, auth);
+  const { app } = server;
+  for (const [level, message] of logLines) app.log[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](message);
+  if (generated) {
+    // Shown once, on stderr, never in the JSON log: the catalog keeps only its argon2id hash.
+    process.stderr.write(
+      `\nkvstored: created the first admin user "${generated.name}" with the generated password:\n\n    ${generated.password}\n\n` +
+      'Store it now: it is shown only this once. Set KVSTORE_ADMIN_PASSWORD on first start to choose it instead.\n\n',
+    );
+  }
+  if (!config.auth) app.log.warn('authentication is OFF (--no-auth): every client may read, write and delete everything');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    server.setReady(false);
+    app.log.info({ signal }, 'shutting down: finishing requests in flight');
+    try {
+      await app.close();
+      await auth?.close();
+      const t0 = Date.now();
+      await store.close();
+      app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');
+      process.exitCode = 0;
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exitCode = 1;
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  app.log.info({ url: address, dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability, auth: config.auth, tls: config.tlsCert !== undefined }, 'listening');
+}
+
+main().catch((err: unknown) => {
+  const e = err as KvError;
+  process.stderr.write(`kvstored: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,420 @@
+/**
+ * The /v1 HTTP API as a fastify plugin, so a Node service can mount it on its own fastify
+ * instance over its own store:
+ *
+ *   app.register(kvstoreRoutes, { prefix: '/v1', store, auth });
+ *
+ * No business logic: each route checks its input (JSON schemas), authenticates (X-API-Key or
+ * Authorization: Bearer), authorizes on the key (the catalog's prefix permissions), calls
+ * the store or AuthService, and turns errors into problem+json with stable codes.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { KvError } from '../errors.js';
+import type { Action, AuthService, Principal } from '../auth/service.js';
+import type { BatchOperation, Store } from '../store/store.js';
+import type { Metrics } from './metrics.js';
+import { sendProblem } from './problem.js';
+
+export interface KvstoreRoutesOptions {
+  store: Store;
+  /** null = no authentication: every request may do everything (development only). */
+  auth: AuthService | null;
+  metrics?: Metrics | null;
+  /** Per-minute login attempts per IP (0 = unlimited). Default 20. */
+  loginRateLimit?: number;
+  /** Per-minute requests per principal, or per IP when anonymous (0 = unlimited). Default 0. */
+  rateLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    kvPrincipal: Principal | null;
+  }
+}
+
+const MAX_SCAN = 1000;
+const MAX_BATCH = 1000;
+
+// ---------------------------------------------------------------- schemas
+
+const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
+const problem = {
+  type: 'object',
+  properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' }, instance: { type: 'string' } },
+} as const;
+const errors = { '4xx': problem, '5xx': problem };
+const permission = { type: 'object', required: ['prefix', 'actions'], additionalProperties: false, properties: { prefix: { type: 'string', maxLength: 4096 }, actions: { type: 'array', minItems: 1, items: { type: 'string', enum: ['read', 'write', 'delete', 'scan'] } } } } as const;
+const keyParam = { type: 'object', properties: { '*': { type: 'string' } } } as const;
+const ttlQuery = { type: 'object', additionalProperties: false, properties: { ttl: { type: 'number', exclusiveMinimum: 0, maximum: 10 * 365 * 86400 } } } as const;
+
+// ---------------------------------------------------------------- helpers
+
+/** A fixed-window counter per key per minute; enough for abuse limits, no dependency on timers per key. */
+class Limiter {
+  #window = 0;
+  #counts = new Map<string, number>();
+  constructor(readonly perMinute: number) {}
+  /** Seconds to wait when over the limit, else 0. */
+  hit(key: string): number {
+    if (this.perMinute <= 0) return 0;
+    const now = Date.now();
+    const w = Math.floor(now / 60_000);
+    if (w !== this.#window) {
+      this.#window = w;
+      this.#counts.clear();
+    }
+    const n = (this.#counts.get(key) ?? 0) + 1;
+    this.#counts.set(key, n);
+    return n > this.perMinute ? Math.ceil(((w + 1) * 60_000 - now) / 1000) : 0;
+  }
+}
+
+function decodeKey(request: FastifyRequest, suffix = ''): string {
+  const route = request.routeOptions.url ?? '';
+  const base = route.slice(0, route.indexOf('*'));
+  const path = (request.raw.url ?? '').split('?')[0]!;
+  let raw = path.startsWith(base) ? path.slice(base.length) : '';
+  if (suffix) {
+    if (!raw.endsWith(suffix)) throw new KvError('NOT_FOUND', `no such route: POST ${path}`);
+    raw = raw.slice(0, -suffix.length);
+  }
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    throw new KvError('INVALID_ARGUMENT', 'the key is not valid percent-encoded UTF-8');
+  }
+  if (key.length === 0) throw new KvError('INVALID_ARGUMENT', 'the key is empty');
+  return key;
+}
+
+/** `"123"`, `W/"123"` or `123` → 123n; `*` → '*'. */
+function parseVersion(header: string | string[] | undefined, which: string): bigint | '*' | undefined {
+  if (header === undefined) return undefined;
+  const h = (Array.isArray(header) ? header.join(',') : header).trim();
+  if (h === '*') return '*';
+  const m = /^(?:W\/)?"?(\d{1,20})"?$/.exec(h);
+  if (!m) throw new KvError('INVALID_ARGUMENT', `${which} must be an ETag this server gave out ("<version>") or *`);
+  return BigInt(m[1]!);
+}
+
+function conditional(request: FastifyRequest): bigint | undefined {
+  const ifMatch = parseVersion(request.headers['if-match'], 'If-Match');
+  const ifNone = parseVersion(request.headers['if-none-match'], 'If-None-Match');
+  if (ifMatch !== undefined && ifNone !== undefined) throw new KvError('INVALID_ARGUMENT', 'send If-Match or If-None-Match, not both');
+  if (ifNone !== undefined) {
+    if (ifNone !== '*') throw new KvError('INVALID_ARGUMENT', 'If-None-Match on a write takes only *');
+    return 0n;
+  }
+  if (ifMatch === '*') return undefined; // any existing version: checked by the caller
+  return ifMatch;
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}
+
+function isUtf8(buf: Buffer): boolean {
+  return Buffer.from(buf.toString('utf8'), 'utf8').equals(buf);
+}
+
+// ---------------------------------------------------------------- the plugin
+
+export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (app, opts) => {
+  const { store, auth } = opts;
+  const metrics = opts.metrics ?? null;
+  const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);
+  const limiter = new Limiter(opts.rateLimit ?? 0);
+
+  app.decorateRequest('kvPrincipal', null);
+  // JSON routes take application/json only; anything else is 415 (the kv routes below take any bytes).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new KvError('INVALID_ARGUMENT', `the body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
+
+  const limited = (reply: FastifyReply, wait: number, limit: string): KvError => {
+    metrics?.rateLimited.inc({ limit });
+    reply.header('retry-after', String(wait));
+    return new KvError('RATE_LIMITED', `rate limit reached; retry in ${wait} s`);
+  };
+
+  // Authentication for everything but login: an API key or a session token, never both.
+  app.addHook('onRequest', async (request, reply) => {
+    const path = (request.raw.url ?? '').split('?')[0]!;
+    if (path.endsWith('/auth/login')) return;
+    if (auth) {
+      const apiKey = request.headers['x-api-key'];
+      const authz = request.headers.authorization;
+      if (apiKey !== undefined && authz !== undefined) throw new KvError('INVALID_ARGUMENT', 'send X-API-Key or Authorization, not both');
+      if (typeof apiKey === 'string') request.kvPrincipal = auth.authenticateApiKey(apiKey, request.ip);
+      else if (typeof authz === 'string' && /^Bearer /i.test(authz)) request.kvPrincipal = await auth.verifyToken(authz.slice(7).trim());
+      else throw new KvError('AUTH_FAILED', 'credentials required: X-API-Key or Authorization: Bearer <token>');
+    }
+    const p = request.kvPrincipal;
+    const wait = limiter.hit(p ? (p.keyId ? `k:${p.keyId}` : `u:${p.user}`) : `ip:${request.ip}`);
+    if (wait > 0) throw limited(reply, wait, 'request');
+  });
+
+  const allow = (request: FastifyRequest, action: Action | 'admin', key?: string): void => {
+    if (!auth) return;
+    const d = auth.authorize(request.kvPrincipal!, action, key);
+    if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
+    if (!d.allow) throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
+  };
+  const ctx = (request: FastifyRequest): { actor: string; ip: string } => ({ actor: request.kvPrincipal?.user ?? 'anonymous', ip: request.ip });
+
+  // ------------------------------------------------------------ key-value routes (raw bodies)
+  await app.register(async (kv: FastifyInstance) => {
+    kv.removeAllContentTypeParsers();
+    kv.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    kv.get('/kv/*', { schema: { params: keyParam, response: errors } }, async (request, reply) => {
+      const key = decodeKey(request);
+      allow(request, 'read', key);
+      metrics?.storageOps.inc({ op: 'get' });
+      const e = store.getEntry(key);
+      if (!e) throw new KvError('NOT_FOUND', 'no such key');
+      reply.header('etag', `"${e.version}"`).type('application/octet-stream');
+      if (e.expiresAt !== undefined) reply.header('x-expires-at', new Date(e.expiresAt).toISOString());
+      return reply.send(e.value);
+    });
+
+    kv.put('/kv/*', { schema: { params: keyParam, querystring: ttlQuery, response: errors } }, async (request, reply) => {
+      const key = decodeKey(request);
+      allow(request, 'write', key);
+      const body = request.body;
+      const value = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+      const ttl = (request.query as { ttl?: number }).ttl;
+      let ifVersion = conditional(request);
+      if (ifVersion === undefined && request.headers['if-match'] !== undefined) {
+        const cur = store.getEntry(key); // If-Match: * = only if it exists
+        if (!cur) throw new KvError('VERSION_MISMATCH', 'If-Match: * and the key does not exist');
+        ifVersion = cur.version;
+      }
+      metrics?.storageOps.inc({ op: 'put' });
+      const { version } = await store.put(key, value, { ...(ttl === undefined ? {} : { ttlMs: ttl * 1000 }), ...(ifVersion === undefined ? {} : { ifVersion }) });
+      return reply.code(ifVersion === 0n ? 201 : 200).header('etag', `"${version}"`).send({ version: String(version) });
+    });
+
+    kv.delete('/kv/*', { schema: { params: keyParam, response: errors } }, async (request, reply) => {
+      const key = decodeKey(request);
+      allow(request, 'delete', key);
+      let ifVersion = conditional(request);
+      if (ifVersion === 0n) throw new KvError('INVALID_ARGUMENT', 'If-None-Match: * makes no sense on a delete');
+      if (ifVersion === undefined && request.headers['if-match'] !== undefined) ifVersion = store.getEntry(key)?.version ?? 0n;
+      metrics?.storageOps.inc({ op: 'delete' });
+      const { deleted } = await store.delete(key, ifVersion === undefined ? {} : { ifVersion });
+      if (!deleted) throw new KvError('NOT_FOUND', 'no such key');
+      return reply.code(204).send();
+    });
+
+    kv.post('/kv/*', { schema: { params: keyParam, querystring: { type: 'object', additionalProperties: false, properties: { by: { type: 'string', pattern: '^-?\\d{1,19}$' } } }, response: errors } }, async (request) => {
+      const key = decodeKey(request, '/incr');
+      allow(request, 'read', key);
+      allow(request, 'write', key);
+      metrics?.storageOps.inc({ op: 'incr' });
+      const by = BigInt((request.query as { by?: string }).by ?? '1');
+      return { value: String(await store.incr(key, by)) };
+    });
+  });
+
+  // ------------------------------------------------------------ JSON routes
+  app.get('/kv', {
+    schema: {
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { prefix: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN }, cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' } },
+      },
+      response: errors,
+    },
+  }, async (request) => {
+    const q = request.query as { prefix?: string; start?: string; end?: string; limit?: number; cursor?: string; values?: boolean; reverse?: boolean };
+    const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
+    allow(request, 'scan', scope);
+    if (q.values) allow(request, 'read', scope);
+    const limit = q.limit ?? 100;
+    let start: Buffer | undefined = q.start === undefined ? undefined : Buffer.from(q.start);
+    let end: Buffer | undefined = q.end === undefined ? undefined : Buffer.from(q.end);
+    if (q.cursor) {
+      const after = Buffer.from(q.cursor, 'base64url');
+      if (q.reverse) end = after;
+      else start = Buffer.concat([after, Buffer.from([0])]);
+    }
+    metrics?.storageOps.inc({ op: 'scan' });
+    const items: Array<{ key?: string; keyBase64?: string; value?: string }> = [];
+    let last: Buffer | undefined;
+    for (const [k, v] of store.scan({ ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(start ? { start } : {}), ...(end ? { end } : {}), limit: limit + 1, reverse: q.reverse === true })) {
+      if (items.length === limit) return { items, cursor: last!.toString('base64url') };
+      const item: { key?: string; keyBase64?: string; value?: string } = isUtf8(k) ? { key: k.toString('utf8') } : { keyBase64: k.toString('base64') };
+      if (q.values) item.value = v.toString('base64');
+      items.push(item);
+      last = k;
+    }
+    return { items };
+  });
+
+  app.post('/batch', {
+    schema: {
+      body: {
+        type: 'object', required: ['ops'], additionalProperties: false,
+        properties: {
+          ops: {
+            type: 'array', minItems: 1, maxItems: MAX_BATCH,
+            items: {
+              type: 'object', required: ['op', 'key'], additionalProperties: false,
+              properties: { op: { type: 'string', enum: ['put', 'del'] }, key: { type: 'string', minLength: 1 }, value: { type: 'string' }, encoding: { type: 'string', enum: ['utf8', 'base64'] }, ttl: { type: 'number', exclusiveMinimum: 0 } },
+            },
+          },
+        },
+      },
+      response: errors,
+    },
+  }, async (request) => {
+    const { ops } = request.body as { ops: Array<{ op: 'put' | 'del'; key: string; value?: string; encoding?: 'utf8' | 'base64'; ttl?: number }> };
+    const batch: BatchOperation[] = ops.map((o, i) => {
+      allow(request, o.op === 'put' ? 'write' : 'delete', o.key);
+      if (o.op === 'del') return { type: 'del', key: o.key };
+      if (o.value === undefined) throw new KvError('INVALID_ARGUMENT', `ops[${i}]: a put needs a value`);
+      const value = o.encoding === 'base64' ? Buffer.from(o.value, 'base64') : o.value;
+      return o.ttl === undefined ? { type: 'put', key: o.key, value } : { type: 'put', key: o.key, value, ttlMs: o.ttl * 1000 };
+    });
+    metrics?.storageOps.inc({ op: 'batch' });
+    const { version } = await store.batch(batch);
+    return { version: String(version) };
+  });
+
+  // ------------------------------------------------------------ sessions
+  app.post('/auth/login', {
+    schema: { body: { type: 'object', required: ['name', 'password'], additionalProperties: false, properties: { name, password: { type: 'string', minLength: 1, maxLength: 1024 } } }, response: errors },
+  }, async (request, reply) => {
+    const wait = loginLimiter.hit(request.ip);
+    if (wait > 0) throw limited(reply, wait, 'login');
+    if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server');
+    const { name: user, password } = request.body as { name: string; password: string };
+    const { token, expiresAt } = await auth.login(user, password, { ip: request.ip });
+    return { token, expiresAt: new Date(expiresAt).toISOString() };
+  });
+
+  app.get('/auth/whoami', { schema: { response: errors } }, async (request) => {
+    const p = request.kvPrincipal;
+    if (!p || !auth) return { user: null, auth: false };
+    return { user: p.user, type: p.type, keyName: p.keyName ?? null, roles: auth.effectiveRoles(p), admin: auth.authorize(p, 'admin').allow };
+  });
+
+  // ------------------------------------------------------------ administration (admin role)
+  await app.register(async (admin: FastifyInstance) => {
+    admin.addHook('preHandler', async (request) => {
+      allow(request, 'admin');
+      if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server: there is no catalog to manage');
+    });
+    const a = auth!;
+    admin.get('/users', async () => ({ users: a.listUsers() }));
+    admin.get('/users/:name', async (request) => {
+      const u = a.getUser((request.params as { name: string }).name);
+      if (!u) throw new KvError('NOT_FOUND', 'no such user');
+      return u;
+    });
+    admin.post('/users', {
+      schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, password: { type: 'string', maxLength: 1024 }, roles: { type: 'array', items: name } } } },
+    }, async (request, reply) => {
+      const b = request.body as { name: string; password?: string; roles?: string[] };
+      const u = await a.createUser(b.name, { ...(b.password === undefined ? {} : { password: b.password }), ...(b.roles ? { roles: b.roles } : {}) }, ctx(request));
+      return reply.code(201).send(u);
+    });
+    admin.delete('/users/:name', async (request, reply) => {
+      await a.dropUser((request.params as { name: string }).name, ctx(request));
+      return reply.code(204).send();
+    });
+    admin.post('/users/:name/password', { schema: { body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: { type: 'string', maxLength: 1024 } } } } }, async (request, reply) => {
+      await a.setPassword((request.params as { name: string }).name, (request.body as { password: string }).password, ctx(request));
+      return reply.code(204).send();
+    });
+    admin.post('/users/:name/lock', { schema: { body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } } } } }, async (request, reply) => {
+      await a.lockUser((request.params as { name: string }).name, (request.body as { reason: string }).reason, ctx(request));
+      return reply.code(204).send();
+    });
+    admin.post('/users/:name/unlock', async (request, reply) => {
+      await a.unlockUser((request.params as { name: string }).name, ctx(request));
+      return reply.code(204).send();
+    });
+    admin.get('/roles', async () => ({ roles: a.listRoles() }));
+    admin.post('/roles', {
+      schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, permissions: { type: 'array', items: permission }, memberOf: { type: 'array', items: name } } } },
+    }, async (request, reply) => {
+      const b = request.body as { name: string; permissions?: { prefix: string; actions: Action[] }[]; memberOf?: string[] };
+      return reply.code(201).send(await a.createRole(b.name, { ...(b.permissions ? { permissions: b.permissions } : {}), ...(b.memberOf ? { memberOf: b.memberOf } : {}) }, ctx(request)));
+    });
+    admin.delete('/roles/:name', async (request, reply) => {
+      await a.dropRole((request.params as { name: string }).name, ctx(request));
+      return reply.code(204).send();
+    });
+    const grantBody = {
+      type: 'object', required: ['role'], additionalProperties: false,
+      properties: { role: name, user: name, member: name, prefix: { type: 'string', maxLength: 4096 }, actions: permission.properties.actions },
+    } as const;
+    const grantSpec = (b: { role: string; user?: string; member?: string; prefix?: string; actions?: Action[] }): Parameters<AuthService['grant']>[0] => {
+      const kinds = [b.user, b.member, b.prefix].filter((x) => x !== undefined).length;
+      if (kinds !== 1) throw new KvError('INVALID_ARGUMENT', 'give exactly one of user, member or prefix');
+      if (b.user !== undefined) return { role: b.role, user: b.user };
+      if (b.member !== undefined) return { role: b.role, member: b.member };
+      return b.actions ? { role: b.role, prefix: b.prefix!, actions: b.actions } : { role: b.role, prefix: b.prefix! };
+    };
+    admin.post('/grant', { schema: { body: grantBody } }, async (request, reply) => {
+      await a.grant(grantSpec(request.body as never), ctx(request));
+      return reply.code(204).send();
+    });
+    admin.post('/revoke', { schema: { body: grantBody } }, async (request, reply) => {
+      await a.revoke(grantSpec(request.body as never), ctx(request));
+      return reply.code(204).send();
+    });
+    admin.get('/apikeys', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { owner: name } } } }, async (request) => {
+      const owner = (request.query as { owner?: string }).owner;
+      return { apiKeys: a.listApiKeys(owner === undefined ? {} : { owner }) };
+    });
+    admin.post('/apikeys', {
+      schema: {
+        body: {
+          type: 'object', required: ['owner', 'name'], additionalProperties: false,
+          properties: { owner: name, name, roles: { type: 'array', items: name }, expiresAt: { type: 'string', format: 'date-time' }, allowIps: { type: 'array', minItems: 1, items: { type: 'string', maxLength: 64 } } },
+        },
+      },
+    }, async (request, reply) => {
+      const b = request.body as { owner: string; name: string; roles?: string[]; expiresAt?: string; allowIps?: string[] };
+      const out = await a.createApiKey(b.owner, {
+        name: b.name, ...(b.roles ? { roles: b.roles } : {}), ...(b.allowIps ? { allowIps: b.allowIps } : {}),
+        ...(b.expiresAt ? { expiresAt: Date.parse(b.expiresAt) } : {}),
+      }, ctx(request));
+      return reply.code(201).send(out);
+    });
+    admin.delete('/apikeys/:name', async (request, reply) => {
+      await a.revokeApiKey((request.params as { name: string }).name, ctx(request));
+      return reply.code(204).send();
+    });
+    admin.get('/audit', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000 }, before: { type: 'string', pattern: '^[0-9.]+$' } } } } }, async (request) => {
+      const q = request.query as { limit?: number; before?: string };
+      return a.listAudit({ ...(q.limit ? { limit: q.limit } : {}), ...(q.before ? { before: q.before } : {}) });
+    });
+    admin.get('/settings', async () => a.getSettings());
+    admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));
+    admin.post('/signing-keys/rotate', async (request) => a.rotateSigningKey(ctx(request)));
+    admin.post('/checkpoint', async () => {
+      const end = metrics?.checkpointSeconds.startTimer();
+      const { redoLsn } = await store.checkpoint();
+      end?.();
+      return { redoLsn: String(redoLsn) };
+    });
+    admin.get('/stats', async () => {
+      const s = store.stats();
+      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: a.stats() };
+    });
+  }, { prefix: '/admin' });
+};

@@ -1,0 +1,99 @@
+/**
+ * buildServer(): the fastify instance kvstored runs: logging (pino, JSON, request ids; no
+ * bodies, tokens or keys' values), TLS / mutual TLS, limits and timeouts, the OpenAPI
+ * document, /health, /ready, /metrics, and the /v1 routes (routes.ts).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { KvError } from '../errors.js';
+import type { AuthService } from '../auth/service.js';
+import type { Store } from '../store/store.js';
+import type { ServerConfig } from './config.js';
+import { Metrics } from './metrics.js';
+import { sendProblem } from './problem.js';
+import { kvstoreRoutes } from './routes.js';
+
+export interface BuiltServer {
+  app: FastifyInstance;
+  metrics: Metrics | null;
+  /** false once shutdown begins: /ready answers 503 and load balancers drain. */
+  setReady(ready: boolean): void;
+}
+
+function readPem(field: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new KvError('INVALID_ARGUMENT', `config: ${field}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null): Promise<BuiltServer> {
+  const cert = readPem('tls_cert', config.tlsCert);
+  const key = readPem('tls_key', config.tlsKey);
+  const ca = readPem('tls_ca', config.tlsCa);
+  const https = cert && key ? { cert, key, ...(ca ? { ca } : {}), requestCert: config.tlsRequireClientCert, rejectUnauthorized: config.tlsRequireClientCert } : null;
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: config.bodyLimit,
+    routerOptions: { maxParamLength: 16_384 },
+    // A URL the router cannot decode (%FF in a key) is the client's mistake: a problem document, not fastify's default.
+    frameworkErrors: (err, request, reply) => void sendProblem(reply, request, Object.assign(err, { code: 'FST_ERR_BAD_URL' })),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    // Unknown query parameters and body fields are refused, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+    forceCloseConnections: 'idle',
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  let ready = true;
+  const metrics = config.metrics ? new Metrics(store, auth) : null;
+
+  app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'KVStore++ HTTP API', version: '1' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+    },
+  });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+    if (!ready) return reply.code(503).send({ status: 'shutting down' });
+    return { status: 'ready', engine: store.stats().engine, auth: auth !== null };
+  });
+  if (metrics) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+  }
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(kvstoreRoutes, { prefix: '/v1', store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit });
+  return { app, metrics, setReady: (r) => void (ready = r) };
+}
