@@ -30,7 +30,7 @@ export class Metrics {
 
     // Zero series up front, so dashboards and alerts see 0 rather than nothing.
     for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch']) this.storageOps.inc({ op }, 0);
-    for (const limit of ['request', 'login']) this.rateLimited.inc({ limit }, 0);
+    for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;
     let lastCheckpointSeen = Date.now();
     const gauge = (name: string, help: string, read: () => number): void => {
