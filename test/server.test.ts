@@ -104,6 +104,13 @@ for (const engine of ENGINES) {
     const used = new Set(dashboard.match(/kvstore_[a-z0-9_]+/g));
     assert.ok(used.size >= 10);
     for (const name of used) assert.ok(new RegExp(`^${name}[{ ]`, 'm').test(m2), `dashboard uses ${name}, which /metrics does not export`);
+    // the engine's histograms: cumulative buckets, +Inf = count, at least the put's fdatasync
+    const inf = Number(/^kvstore_fdatasync_duration_seconds_bucket\{le="\+Inf"\} (\d+)$/m.exec(m2)?.[1]);
+    assert.ok(inf >= 1, 'an fdatasync was timed');
+    assert.is(Number(/^kvstore_fdatasync_duration_seconds_count (\d+)$/m.exec(m2)?.[1]), inf);
+    const buckets = [...m2.matchAll(/^kvstore_group_commit_records_bucket\{le="[^"]+"\} (\d+)$/gm)].map((x) => Number(x[1]));
+    assert.is(buckets.length, 13);
+    assert.equal(buckets, [...buckets].sort((a, b) => a - b), 'cumulative');
   });
 
   test('binary values, URL-encoded keys, ETag and TTL headers', async () => {

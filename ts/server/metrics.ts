@@ -6,6 +6,7 @@
  */
 import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
+import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import type { Store } from '../store/store.js';
 
 export class Metrics {
@@ -15,8 +16,10 @@ export class Metrics {
   readonly storageOps: client.Counter<'op'>;
   readonly rateLimited: client.Counter<'limit'>;
   readonly checkpointSeconds: client.Histogram;
+  readonly #store: Store;
 
   constructor(store: Store, auth: AuthService | null) {
+    this.#store = store;
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'kvstore_' });
     this.requests = new client.Counter({ name: 'kvstore_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
@@ -73,4 +76,30 @@ export class Metrics {
       });
     }
   }
+
+  /** The Prometheus text: prom-client's metrics plus the engine's own histograms, exact bucket for bucket. */
+  async text(): Promise<string> {
+    const body = await this.registry.metrics();
+    let st;
+    try {
+      st = this.#store.stats();
+    } catch {
+      return body;
+    }
+    return body + histogram('kvstore_fdatasync_duration_seconds', 'fdatasync latency on the WAL since open', FSYNC_BOUNDS_MICROS.map((b) => b / 1e6), st.fsyncBuckets, st.fsyncMicros / 1e6)
+      + histogram('kvstore_group_commit_records', 'records made durable per group commit since open', [...GROUP_BOUNDS], st.groupBuckets, st.groupRecords);
+  }
+}
+
+/** One histogram in the Prometheus text format from per-bucket (not cumulative) counts. */
+function histogram(name: string, help: string, bounds: number[], counts: number[], sum: number): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+  let acc = 0;
+  bounds.forEach((b, i) => {
+    acc += counts[i] ?? 0;
+    lines.push(`${name}_bucket{le="${b}"} ${acc}`);
+  });
+  acc += counts[bounds.length] ?? 0;
+  lines.push(`${name}_bucket{le="+Inf"} ${acc}`, `${name}_sum ${sum}`, `${name}_count ${acc}`);
+  return lines.join('\n') + '\n';
 }

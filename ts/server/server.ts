@@ -91,7 +91,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   if (metrics) {
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       reply.type(metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return metrics.text();
     });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
