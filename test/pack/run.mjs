@@ -95,7 +95,12 @@ if (nm.status === 0) {
   const symbols = nm.stdout.split('\n').map((l) => l.trim().split(/\s+/).pop()).filter(Boolean);
   const abiBound = symbols.filter((s) => /^(_ZN2v8|_ZN4node|uv_)/.test(s));
   check(abiBound.length === 0, `the addon uses Node internals outside Node-API: ${abiBound.slice(0, 5).join(', ')}`);
-  console.log(`== pack: the addon imports ${symbols.filter((s) => /^napi_|^node_api_/.test(s)).length} Node-API functions and no V8/libuv/node symbols`);
+  const glibc = symbols.map((s) => /@GLIBC_(\d+)\.(\d+)/.exec(s)).filter(Boolean).map((m) => [Number(m[1]), Number(m[2])]);
+  const [major, minor] = glibc.sort((a, b) => a[0] - b[0] || a[1] - b[1]).pop() ?? [0, 0];
+  console.log(
+    `== pack: the addon imports ${symbols.filter((s) => /^napi_|^node_api_/.test(s)).length} Node-API functions and no ` +
+      `V8/libuv/node symbols; it needs glibc ${major}.${minor}+`,
+  );
 } else {
   console.log('== pack: nm not available, Node-API-only symbol check skipped');
 }
