@@ -165,6 +165,19 @@ order('a platform package of another version is refused', () => {
   assert.is(loadError({ packageRoot: root, platform: ID }).code, 'NATIVE_UNAVAILABLE');
 });
 
+order('the platform is detected only when the platform package is reached', () => {
+  if (!haveBuild) return;
+  let asked = 0;
+  const platform = (): string => {
+    asked += 1;
+    return ID;
+  };
+  assert.is(loadNativeFrom({ packageRoot: fakeRoot({ local: true }), platform }).source, 'local');
+  assert.is(asked, 0);
+  loadError({ packageRoot: fakeRoot(), platform });
+  assert.is(asked, 1);
+});
+
 order('in this checkout the process addon is the local build', () => {
   if (!haveBuild || process.env.KVSTORE_NATIVE_PATH) return;
   loadNative();

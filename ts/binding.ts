@@ -45,8 +45,11 @@ export interface LoaderOptions {
   packageRoot: string;
   /** KVSTORE_NATIVE_PATH, if set. */
   envPath?: string | undefined;
-  /** napi-rs platform id (platform.ts), undefined when it could not be told. */
-  platform: string | undefined;
+  /**
+   * napi-rs platform id (platform.ts), undefined when it could not be told; or a function
+   * giving it, called only when the platform package is tried (detection reads a report).
+   */
+  platform: string | undefined | (() => string | undefined);
 }
 
 const require = createRequire(import.meta.url);
@@ -70,21 +73,20 @@ function requireAddon(file: string): NativeAddon {
   return require(file) as NativeAddon;
 }
 
-function attempts(opts: LoaderOptions): Attempt[] {
-  const list: Attempt[] = [];
+/** The places to try, in order; lazily, so the platform is detected only if it is reached. */
+function* attempts(opts: LoaderOptions): Generator<Attempt> {
   if (opts.envPath) {
     const file = path.resolve(opts.envPath);
-    list.push({ source: 'env', label: `KVSTORE_NATIVE_PATH=${file}`, load: () => ({ addon: requireAddon(file), file }) });
+    yield { source: 'env', label: `KVSTORE_NATIVE_PATH=${file}`, load: () => ({ addon: requireAddon(file), file }) };
   }
   const local = path.join(opts.packageRoot, 'build', 'Release', 'kvstore_native.node');
-  list.push({ source: 'local', label: `local build ${local}`, load: () => ({ addon: requireAddon(local), file: local }) });
-  const id = opts.platform;
-  list.push({
+  yield { source: 'local', label: `local build ${local}`, load: () => ({ addon: requireAddon(local), file: local }) };
+  const id = typeof opts.platform === 'function' ? opts.platform() : opts.platform;
+  yield {
     source: 'package',
     label: id === undefined ? 'platform package' : `package ${platformPackageName(id)}`,
     load: () => loadPrebuilt(opts.packageRoot, id),
-  });
-  return list;
+  };
 }
 
 /**
@@ -151,7 +153,7 @@ export function loadNative(): NativeAddon {
   if (loaded) return loaded.addon;
   if (failure) throw failure;
   try {
-    loaded = loadNativeFrom({ packageRoot: root, envPath: process.env.KVSTORE_NATIVE_PATH, platform: platformId(currentHost()) });
+    loaded = loadNativeFrom({ packageRoot: root, envPath: process.env.KVSTORE_NATIVE_PATH, platform: () => platformId(currentHost()) });
     return loaded.addon;
   } catch (err) {
     failure = err as KvError;
