@@ -265,6 +265,15 @@ for (const engine of ENGINES) {
     assert.match(await (await fetch(`${c.url}/metrics`)).text(), /kvstore_rate_limited_total\{limit="login"\} [1-9]/);
   });
 
+  test('once shutdown begins: /ready is 503 and /v1 requests get NOT_READY', async () => {
+    c.server.setReady(false);
+    assert.is((await fetch(`${c.url}/ready`)).status, 503);
+    await problem(await fetch(`${c.url}/v1/kv/x`, { method: 'PUT', headers: bearer(c.admin), body: '1' }), 503, 'NOT_READY');
+    assert.is(c.db.get('x'), undefined);
+    c.server.setReady(true);
+    assert.is((await fetch(`${c.url}/v1/kv/x`, { method: 'PUT', headers: bearer(c.admin), body: '1' })).status, 200);
+  });
+
   test('requests are rate-limited per IP and per principal (429, retry-after)', async () => {
     await stopServer(c);
     c = await startServer(engine, { rateLimit: 6, loginRateLimit: 0 });

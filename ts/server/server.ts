@@ -59,6 +59,10 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
+  // Once shutdown begins, new requests on kept-alive connections get a clean 503 problem.
+  app.addHook('onRequest', async (request) => {
+    if (!ready && request.url.startsWith('/v1/')) throw new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart');
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
