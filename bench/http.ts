@@ -6,6 +6,7 @@
  * keys under durability 'always' (each 2xx after its fdatasync).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -13,7 +14,13 @@ import { type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetR
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-async function withServer<T>(args: string[], fn: (info: { url: string; apiKey?: string }) => Promise<T>): Promise<T> {
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function withServer<T>(args: string[], fn: (info: { url: string; apiKey?: string; pid: number }) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [path.join(here, 'http-server.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const info = await new Promise<{ url: string; apiKey?: string }>((resolve, reject) => {
@@ -25,14 +32,15 @@ async function withServer<T>(args: string[], fn: (info: { url: string; apiKey?: 
       });
       child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     });
-    return await fn(info);
+    return await fn({ ...info, pid: child.pid! });
   } finally {
     child.stdin!.end();
     child.kill();
   }
 }
 
-async function load(p: Params, url: string, headers: Record<string, string>): Promise<Metrics> {
+async function load(p: Params, url: string, headers: Record<string, string>, pid: number): Promise<Metrics> {
+  const cpu0 = cpuSeconds(pid);
   const keys = Number(p.keys);
   const value = 'v'.repeat(100);
   let n = 0;
@@ -51,19 +59,21 @@ async function load(p: Params, url: string, headers: Record<string, string>): Pr
   });
   const non2xx = result.non2xx + result.errors + result.timeouts;
   if (non2xx > result.requests.total * 0.001) throw new Error(`${non2xx} of ${result.requests.total} requests failed or were not 2xx`);
-  return { reqPerSec: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, requests: result.requests.total };
+  // Server CPU per request: what the route costs, whatever else the shared machine is doing.
+  const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / result.requests.total;
+  return { reqPerSec: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, cpuUsPerReq: Math.round(cpuUs), requests: result.requests.total };
 }
 
 const serverArgs = (p: Params, dir: string, auth: 'on' | 'off'): string[] => ['--mode', 'store', '--dir', dir, '--keys', String(p.keys), '--auth', auth, '--engine', String(p.engine)];
 
-export const bare: ImplFn = (p) => withServer(['--mode', 'bare'], ({ url }) => load(p, url, {}));
+export const bare: ImplFn = (p) => withServer(['--mode', 'bare'], ({ url, pid }) => load(p, url, {}, pid));
 export const store: ImplFn = (p, { dir }) => {
   if (p.engine === 'native' && nativeUnavailable()) throw new Unavailable(nativeUnavailable()!);
-  return withServer(serverArgs(p, dir, 'off'), ({ url }) => load(p, url, {}));
+  return withServer(serverArgs(p, dir, 'off'), ({ url, pid }) => load(p, url, {}, pid));
 };
 export const storeAuth: ImplFn = (p, { dir }) => {
   if (p.engine === 'native' && nativeUnavailable()) throw new Unavailable(nativeUnavailable()!);
-  return withServer(serverArgs(p, dir, 'on'), ({ url, apiKey }) => load(p, url, { 'x-api-key': apiKey! }));
+  return withServer(serverArgs(p, dir, 'on'), ({ url, apiKey, pid }) => load(p, url, { 'x-api-key': apiKey! }, pid));
 };
 
 const ratio = (row: TargetRow, other: TargetRow | undefined): number | string =>
@@ -79,6 +89,7 @@ export const spec: ScenarioSpec = {
     { key: 'reqPerSec', label: 'req/s', unit: 'ops' },
     { key: 'p50ms', label: 'p50 ms', unit: 'ms' },
     { key: 'p99ms', label: 'p99 ms', unit: 'ms' },
+    { key: 'cpuUsPerReq', label: 'server CPU µs/req', unit: 'us' },
   ],
   baseline: 'bare',
   targets: [
