@@ -39,8 +39,11 @@ State Dump(const Engine& e) {
   return out;
 }
 
-const std::string& WorkDir() {
-  static const std::string dir = [] {
+// A scratch directory for the whole process (tmpfs when there is one: every open syncs),
+// removed at exit.
+class WorkDir {
+ public:
+  WorkDir() {
     std::string base = std::filesystem::is_directory("/dev/shm") && ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     const char* env = std::getenv("TMPDIR");
     if (env != nullptr && *env != '\0') base = env;
@@ -48,12 +51,17 @@ const std::string& WorkDir() {
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     Require(::mkdtemp(buf.data()) != nullptr, "mkdtemp");
-    std::string d = buf.data();
-    std::atexit([] { std::error_code ec; std::filesystem::remove_all(WorkDir(), ec); });
-    return d;
-  }();
-  return dir;
-}
+    path_ = buf.data();
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 Status OpenIt(const EngineOptions& o, std::unique_ptr<Engine>* e) {
   std::vector<LogLine> logs;
@@ -65,7 +73,8 @@ Status OpenIt(const EngineOptions& o, std::unique_ptr<Engine>* e) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kvstore;
-  const std::string dir = WorkDir() + "/data";
+  static const WorkDir work;
+  const std::string dir = work.path() + "/data";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   fuzz::Unpacked u = fuzz::Unpack(std::string_view(reinterpret_cast<const char*>(data), size), dir);
