@@ -13,6 +13,7 @@
  */
 import { open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
+import { emit } from './emit.js';
 import { exitWithParent } from './exit-with-parent.js';
 
 const [dir, engine, roundArg, mode, seedArg] = process.argv.slice(2) as [string, EngineName, string, string, string];
@@ -35,9 +36,6 @@ function value(): string {
   while (s.length < Math.min(len, 4096)) s += rnd(2 ** 30).toString(36);
   s = s.slice(0, Math.min(len, 4096));
   return len > 4096 ? s.repeat(Math.ceil(len / 4096)).slice(0, len) : s;
-}
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(o) + '\n');
 }
 
 let now = Date.now();
