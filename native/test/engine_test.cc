@@ -301,14 +301,21 @@ TEST_F(RecoveryTest, CloseWaitsForACheckpointInFlight) {
   auto e = MustOpen(Options(dir_.path(), Durability::kNone));
   std::string v(1000, 'v');
   for (int i = 0; i < 20000; i++) MustPut(e.get(), "k" + std::to_string(i), v);
-  std::atomic<bool> started{false};
+  e->WaitDurable();
   Status ck;
   std::thread t([&] {
-    started = true;
     uint64_t redo;
     ck = e->Checkpoint(1, &redo);
   });
-  while (!started) std::this_thread::yield();
+  // Close once the checkpoint is visibly under way (its .tmp exists).
+  auto has_tmp = [&] {
+    for (const auto& n : Files(dir_ / "base")) {
+      if (n.find(".tmp") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int spins = 0; !has_tmp() && spins < 200000; spins++) std::this_thread::yield();
+  ASSERT_TRUE(has_tmp()) << "the checkpoint never started";
   ASSERT_TRUE(e->Close(false).ok());
   // Closed: nothing may be left half-done in base/ (no .tmp, and control names a snapshot
   // that exists, or no checkpoint happened at all).
@@ -318,6 +325,7 @@ TEST_F(RecoveryTest, CloseWaitsForACheckpointInFlight) {
   for (const auto& n : base) EXPECT_EQ(n.find(".tmp"), std::string::npos) << n;
   std::vector<LogLine> logs;
   ASSERT_TRUE(Reopen(&logs).ok());
+  EXPECT_TRUE(ck.ok()) << ck.message();
   EXPECT_EQ(Dump(*engine_).size(), 20000u);
 }
 
