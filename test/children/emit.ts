@@ -3,10 +3,12 @@
  * the pipe. process.stdout.write is not that for pipes: a write larger than the pipe has
  * room for is queued and finished later by the event loop, so a SIGKILL could drop the
  * line of a write whose record was already in the WAL (the torture run saw exactly this
- * with 64–384 KiB values). stdout is non-blocking, so EAGAIN is retried until the parent
- * has read enough.
+ * with 64–384 KiB values). stdout is non-blocking, so on EAGAIN this sleeps 1 ms (without
+ * spinning a core the reading parent needs) and retries until the parent has read enough.
  */
 import fs from 'node:fs';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 export function emit(o: Record<string, unknown>): void {
   const buf = Buffer.from(JSON.stringify(o) + '\n');
@@ -15,6 +17,7 @@ export function emit(o: Record<string, unknown>): void {
       off += fs.writeSync(1, buf, off, buf.length - off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
     }
   }
 }
