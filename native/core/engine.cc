@@ -999,7 +999,13 @@ Status Engine::Close(bool final_checkpoint) {
     result = Checkpoint(last_now_.load(), &redo);
     if (!result.ok()) EmitLog("error", "checkpoint at close failed: " + result.message());
   }
-  closed_ = true;
+  {
+    // A checkpoint another thread started finishes before LOCK is released: once Close
+    // returns, nothing of this engine writes to the directory again (a later one sees
+    // closed_ under the same mutex and returns Closed).
+    std::lock_guard<std::mutex> ck(checkpoint_mu_);
+    closed_ = true;
+  }
   Status s = segment_.Close(!failed);
   if (result.ok() && !failed) result = s;
   ReleaseLock();
