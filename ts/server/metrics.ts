@@ -17,6 +17,8 @@ export class Metrics {
   readonly rateLimited: client.Counter<'limit'>;
   readonly checkpointSeconds: client.Histogram;
   readonly #store: Store;
+  /** Label children per method/route/status: prom-client hashes a label object on every call otherwise. */
+  readonly #children = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'method' | 'route'> }>();
 
   constructor(store: Store, auth: AuthService | null) {
     this.#store = store;
@@ -75,6 +77,18 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** Counts one HTTP response and its latency (seconds). */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let c = this.#children.get(key);
+    if (!c) {
+      c = { count: this.requests.labels(method, route, String(status)), time: this.latency.labels(method, route) };
+      this.#children.set(key, c);
+    }
+    c.count.inc();
+    c.time.observe(seconds);
   }
 
   /** The Prometheus text: prom-client's metrics plus the engine's own histograms, exact bucket for bucket. */

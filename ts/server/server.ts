@@ -68,9 +68,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   });
   if (metrics) {
     app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-      metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
   }
