@@ -66,7 +66,7 @@ export function table(columns: readonly string[], rows: readonly (readonly Cell[
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number'));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const out = [line(columns.map((c) => c.toUpperCase())), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
+  const out = [line(columns.map((c) => c.replace(/[a-z]/g, (ch) => ch.toUpperCase()))), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
   return out.join('\n') + '\n';
 }
 

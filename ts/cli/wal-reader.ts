@@ -131,6 +131,8 @@ export function scanSegment(segment: string, buf: Buffer, expected: bigint | nul
     bad.verdict = 'corruption';
     bad.detail = `bad record (${r.reason}); a valid record follows at offset ${baseOffset + next}`;
     records.push(bad);
+    // The bad record stood for the LSN(s) before the one found: carry on from there.
+    expected = buf.readBigUInt64LE(next + 8);
     at = next;
   }
 }

@@ -47,8 +47,13 @@ export class Latency {
     return Number(((v * this.#unitNs) / 1e6).toFixed(4));
   }
 
+  /** HDR reports a bucket's highest equivalent value, which can lie above the exact maximum: clamp to it. */
+  #at(p: number): number {
+    return Math.min(this.#h.getValueAtPercentile(p), this.#h.maxValue);
+  }
+
   atPercentileMs(p: number): number {
-    return this.#ms(this.#h.getValueAtPercentile(p));
+    return this.#ms(this.#at(p));
   }
 
   summary(): LatencySummary {
@@ -57,10 +62,10 @@ export class Latency {
     return {
       count: h.totalCount,
       meanMs: this.#ms(h.mean),
-      p50Ms: this.#ms(h.getValueAtPercentile(50)),
-      p90Ms: this.#ms(h.getValueAtPercentile(90)),
-      p99Ms: this.#ms(h.getValueAtPercentile(99)),
-      p999Ms: this.#ms(h.getValueAtPercentile(99.9)),
+      p50Ms: this.#ms(this.#at(50)),
+      p90Ms: this.#ms(this.#at(90)),
+      p99Ms: this.#ms(this.#at(99)),
+      p999Ms: this.#ms(this.#at(99.9)),
       maxMs: this.#ms(h.maxValue),
     };
   }
