@@ -16,7 +16,7 @@ import { type Progress, type ScenarioResult, runClosedLoop } from './bench/close
 import { type EngineResult, runEmbedded } from './bench/embedded.js';
 import type { LatencySummary } from './bench/histogram.js';
 import { HttpTarget, type Mix, OPS } from './bench/http-target.js';
-import { LoadMetrics, type LoadResult, runOpenLoop } from './bench/open-loop.js';
+import type { LoadResult } from './bench/open-loop.js';
 import { type SuiteReport, machine, toMarkdown, writeReports } from './bench/report.js';
 
 type Format = 'table' | 'json';
@@ -246,6 +246,8 @@ async function load(o: LoadOptions): Promise<void> {
   const mix = loadMix(o);
   const ac = interruptible();
   const progress = new ProgressLine(o.quiet);
+  // Loaded here, not at the top: closed-loop runs need not pay for prom-client.
+  const { LoadMetrics, runOpenLoop } = await import('./bench/open-loop.js');
   const metrics = o.metricsPort === undefined ? null : new LoadMetrics();
   try {
     if (metrics) {

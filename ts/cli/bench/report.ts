@@ -69,13 +69,15 @@ export function toMarkdown(scenarios: readonly ScenarioResult[]): string {
 // ---------------------------------------------------------------- HTML
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b'];
+/** "get 95% / set 5%" → "get 95%/set 5%": a narrower table cell. */
+const tight = (s: string): string => s.replace(/ \/ /g, '/');
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** 1, 2, 5 × 10^k at or above v. */
+/** The first of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above v (an axis maximum). */
 function niceCeil(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
@@ -143,7 +145,7 @@ function throughputChart(scenarios: readonly ScenarioResult[]): string {
 
 export function toHtml(r: SuiteReport): string {
   const rows = r.scenarios.map((s, i) => `<tr><td><span class="dot" style="background:${COLORS[i % COLORS.length]}"></span>${esc(s.name)}${s.interrupted ? ' <em>(interrupted)</em>' : ''}</td>` +
-    `<td>${esc(s.mixLabel)}</td><td>${s.concurrency}</td><td>${s.durationS}</td><td>${s.requests}</td><td>${s.errors}</td><td><b>${s.throughput}</b></td>` +
+    `<td>${esc(tight(s.mixLabel))}</td><td>${s.concurrency}</td><td>${s.durationS}</td><td>${s.requests}</td><td>${s.errors}</td><td><b>${s.throughput}</b></td>` +
     `<td>${s.latency.p50Ms}</td><td>${s.latency.p90Ms}</td><td>${s.latency.p99Ms}</td><td>${s.latency.p999Ms}</td><td>${s.latency.maxMs}</td><td>${s.client.cpuPercent}%</td></tr>`).join('\n');
   const m = r.machine;
   return `<!doctype html>
@@ -153,7 +155,7 @@ export function toHtml(r: SuiteReport): string {
 <style>
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #222; max-width: 1000px; }
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
-.meta { color: #555; } table { border-collapse: collapse; margin-top: 8px; } th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+.meta { color: #555; } table { border-collapse: collapse; margin-top: 8px; } th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; } th { background: #f6f6f6; } td { white-space: nowrap; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 6px; }
 svg text { font: 12px system-ui, sans-serif; fill: #333; } svg .axis { font-size: 13px; fill: #111; }
@@ -165,8 +167,8 @@ svg text { font: 12px system-ui, sans-serif; fill: #333; } svg .axis { font-size
 server engine ${esc(r.target.engine ?? 'unknown')}, auth ${r.target.auth ? 'on' : 'off'} · concurrency ${r.params.concurrency} over ${r.params.connections} keep-alive connections ·
 ${r.params.durationS} s per scenario after ${r.params.warmupS} s warm-up · ${r.params.keys} keys of ${r.params.valueSize} B<br>
 machine: ${m.cpus} × ${esc(m.cpuModel)}, ${m.memoryGiB} GiB, ${esc(m.platform)}, Node ${esc(m.node)} (client and server share it)</div>
-<h2>Results</h2>
-<table id="results"><thead><tr><th>scenario</th><th>mix</th><th>conc.</th><th>s</th><th>requests</th><th>errors</th><th>req/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>kvb CPU</th></tr></thead>
+<h2>Results <small class="meta">(latencies in ms)</small></h2>
+<table id="results"><thead><tr><th>scenario</th><th>mix</th><th>conc.</th><th>s</th><th>requests</th><th>errors</th><th>req/s</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>kvb CPU</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
