@@ -136,7 +136,7 @@ test('the HTML report renders in headless Chromium: both charts laid out with on
 
 test('load: open loop at a fixed rate; Prometheus metrics while it runs; sent = completed + dropped', async () => {
   const run = startCli(KVB, ['load', '--url', server.url, '--rate', '200', '--duration', '2', '--get', '0.7', '--set', '0.2', '--del', '0.05', '--incr', '0.05',
-    '--metrics-port', '0', ...SHORT, '--format', 'json'], { KVB_API_KEY: apiKey });
+    '--metrics-port', '0', '--keys', '300', '--connections', '4', '--quiet', '--format', 'json'], { KVB_API_KEY: apiKey });
   await until(() => /metrics on (http:\/\/\S+)/.test(run.stderr()), 'the metrics URL');
   const url = /metrics on (http:\/\/\S+)/.exec(run.stderr())![1]!;
   await new Promise((r) => setTimeout(r, 1200));

@@ -615,4 +615,9 @@ async function main(): Promise<void> {
   }
 }
 
+// `kvctl keys | head -1`: a reader that goes away early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 void main();
