@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth'];
+const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth', 'http'];
 
 // ------------------------------------------------------------------ arguments
 

@@ -3,13 +3,15 @@
  * raw requests), the RBAC matrix, conditional requests, binary values, URL-encoded keys, and
  * bad input of every kind — each gets its 4xx and the server keeps serving.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthService, open, type Store } from '../ts/index.js';
 import { type ServerConfig, loadConfig } from '../ts/server/config.js';
 import { type BuiltServer, buildServer } from '../ts/server/server.js';
-import { ENGINES, tempDir } from './helpers.js';
+import { ENGINES, repoRoot, tempDir } from './helpers.js';
 
 const ADMIN_PW = 'admin password 1234';
 
@@ -95,6 +97,20 @@ for (const engine of ENGINES) {
       assert.ok(m.includes(name), name);
     }
     assert.match(m, /kvstore_http_requests_total\{method="PUT",route="\/v1\/kv\/\*",status="200"\} 1/);
+    // the shipped Grafana dashboard only charts metrics the server exports
+    await fetch(`${c.url}/v1/admin/checkpoint`, { method: 'POST', headers: bearer(c.admin) });
+    const m2 = await (await fetch(`${c.url}/metrics`)).text();
+    const dashboard = fs.readFileSync(path.join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set(dashboard.match(/kvstore_[a-z0-9_]+/g));
+    assert.ok(used.size >= 10);
+    for (const name of used) assert.ok(new RegExp(`^${name}[{ ]`, 'm').test(m2), `dashboard uses ${name}, which /metrics does not export`);
+    // the engine's histograms: cumulative buckets, +Inf = count, at least the put's fdatasync
+    const inf = Number(/^kvstore_fdatasync_duration_seconds_bucket\{le="\+Inf"\} (\d+)$/m.exec(m2)?.[1]);
+    assert.ok(inf >= 1, 'an fdatasync was timed');
+    assert.is(Number(/^kvstore_fdatasync_duration_seconds_count (\d+)$/m.exec(m2)?.[1]), inf);
+    const buckets = [...m2.matchAll(/^kvstore_group_commit_records_bucket\{le="[^"]+"\} (\d+)$/gm)].map((x) => Number(x[1]));
+    assert.is(buckets.length, 13);
+    assert.equal(buckets, [...buckets].sort((a, b) => a - b), 'cumulative');
   });
 
   test('binary values, URL-encoded keys, ETag and TTL headers', async () => {
@@ -249,6 +265,24 @@ for (const engine of ENGINES) {
     assert.match(await (await fetch(`${c.url}/metrics`)).text(), /kvstore_rate_limited_total\{limit="login"\} [1-9]/);
   });
 
+  test('once shutdown begins: /ready is 503 and /v1 requests get NOT_READY', async () => {
+    c.server.setReady(false);
+    assert.is((await fetch(`${c.url}/ready`)).status, 503);
+    await problem(await fetch(`${c.url}/v1/kv/x`, { method: 'PUT', headers: bearer(c.admin), body: '1' }), 503, 'NOT_READY');
+    assert.is(c.db.get('x'), undefined);
+    c.server.setReady(true);
+    assert.is((await fetch(`${c.url}/v1/kv/x`, { method: 'PUT', headers: bearer(c.admin), body: '1' })).status, 200);
+  });
+
+  test('requests are rate-limited per IP and per principal (429, retry-after)', async () => {
+    await stopServer(c);
+    c = await startServer(engine, { rateLimit: 6, loginRateLimit: 0 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${c.url}/v1/kv/x`, { headers: { 'x-api-key': 'forged' } })).status);
+    assert.equal(statuses, [401, 401, 401, 401, 401, 401, 429, 429], 'bad credentials count against the IP');
+    assert.match(await (await fetch(`${c.url}/metrics`)).text(), /kvstore_rate_limited_total\{limit="ip"\} 2/);
+  });
+
   test.run();
 }
 
@@ -257,7 +291,7 @@ const cfg = suite('server config');
 cfg('defaults < TOML file < environment < flags; errors name the field and its source', async () => {
   const dir = tempDir('cfg');
   const file = `${dir}/kvstored.toml`;
-  (await import('node:fs')).writeFileSync(file, 'port = 9000\nhost = "0.0.0.0"\ndurability = "interval"\nrate_limit = 100\n');
+  fs.writeFileSync(file, 'port = 9000\nhost = "0.0.0.0"\ndurability = "interval"\nrate_limit = 100\n');
   const { config, sources } = loadConfig(['--config', file, '--durability=none'], { KVSTORE_PORT: '9100' });
   assert.is(config.port, 9100);
   assert.is(sources.port, 'KVSTORE_PORT');
@@ -266,6 +300,9 @@ cfg('defaults < TOML file < environment < flags; errors name the field and its s
   assert.is(config.rateLimit, 100);
   assert.is(config.dataDir, './data');
   assert.is(loadConfig(['--no-auth'], {}).config.auth, false);
+  const example = loadConfig(['--config', path.join(repoRoot, 'deploy', 'kvstored.example.toml')], {}).config;
+  assert.is(example.port, 8443);
+  assert.is(example.tlsKey, '/etc/kvstore/tls/server.key');
   const fails = (argv: string[], env: NodeJS.ProcessEnv, re: RegExp): void => {
     assert.throws(() => loadConfig(argv, env), (e: Error) => re.test(e.message), `${argv.join(' ')} ${JSON.stringify(env)}`);
   };
@@ -275,11 +312,11 @@ cfg('defaults < TOML file < environment < flags; errors name the field and its s
   fails(['--bogus'], {}, /unknown flag --bogus/);
   fails(['--admin-password', 'x'], {}, /process list/);
   fails(['--tls-cert', 'a.pem'], {}, /tls_cert and tls_key go together/);
-  (await import('node:fs')).writeFileSync(file, 'prot = 1\n');
+  fs.writeFileSync(file, 'prot = 1\n');
   fails(['--config', file], {}, /unknown setting "prot"/);
-  (await import('node:fs')).writeFileSync(file, 'admin_password = "x"\n');
+  fs.writeFileSync(file, 'admin_password = "x"\n');
   fails(['--config', file], {}, /may not be in a file/);
-  (await import('node:fs')).writeFileSync(file, 'port = \n');
+  fs.writeFileSync(file, 'port = \n');
   fails(['--config', file], {}, /not valid TOML/);
 });
 

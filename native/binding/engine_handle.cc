@@ -527,6 +527,15 @@ Napi::Value EngineHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("checkpoints", Napi::Number::New(env, static_cast<double>(st.checkpoints)));
   o.Set("fsyncs", Napi::Number::New(env, static_cast<double>(st.fsyncs)));
   o.Set("maxGroupCommit", Napi::Number::New(env, static_cast<double>(st.max_group_commit)));
+  auto array = [&](const std::vector<uint64_t>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (uint32_t i = 0; i < v.size(); i++) a.Set(i, Napi::Number::New(env, static_cast<double>(v[i])));
+    return a;
+  };
+  o.Set("fsyncBuckets", array(st.fsync_buckets));
+  o.Set("fsyncMicros", Napi::Number::New(env, static_cast<double>(st.fsync_micros)));
+  o.Set("groupBuckets", array(st.group_buckets));
+  o.Set("groupRecords", Napi::Number::New(env, static_cast<double>(st.group_records)));
   return o;
 }
 

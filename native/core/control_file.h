@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "status.h"
 
@@ -19,6 +20,11 @@ struct ControlData {
 // *exists = false (and Ok) when there is no control file. A bad size, magic, CRC or
 // format version is Corruption naming the path.
 Status ReadControl(const std::string& dir, bool* exists, ControlData* out);
+// The checks and decoding of ReadControl over bytes already in memory (`path` names them
+// in errors).
+Status DecodeControl(std::string_view buf, const std::string& path, ControlData* out);
+// The 36 bytes of a control file holding `data`.
+std::string EncodeControl(const ControlData& data);
 Status WriteControl(const std::string& dir, const ControlData& data);
 
 }  // namespace kvstore

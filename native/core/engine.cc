@@ -565,13 +565,18 @@ void Engine::FlusherMain() {
       unsynced_records += records;
     }
     bool synced = false;
-    if (s.ok() && sync && options_.durability != Durability::kNone && unsynced_records > 0) {
-      s = segment_.Sync();
+    auto timed_sync = [&] {
+      auto t0 = Clock::now();
+      Status st = segment_.Sync();
       fsyncs_++;
+      fsync_hist_.Add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()), kFsyncBoundsMicros);
+      return st;
+    };
+    if (s.ok() && sync && options_.durability != Durability::kNone && unsynced_records > 0) {
+      s = timed_sync();
       synced = true;
     } else if (s.ok() && stopping && unsynced_records > 0) {
-      s = segment_.Sync();  // close syncs even under `none`
-      fsyncs_++;
+      s = timed_sync();  // close syncs even under `none`
       synced = true;
     }
     if (options_.durability == Durability::kInterval && sync) next_sync = Clock::now() + interval;
@@ -592,6 +597,7 @@ void Engine::FlusherMain() {
     }
     if (synced) unsynced_records = 0;
     if (group_size > max_group_commit_.load()) max_group_commit_ = group_size;
+    if (group_size > 0) group_hist_.Add(group_size, kGroupBounds);
     bool advanced = group_size > 0 && written_lsn > durable_lsn_.load();
     if (options_.durability == Durability::kAlways && advanced) {
       // Apply what this sync covered, in LSN order, then drop the pending refs to it.
@@ -842,6 +848,10 @@ EngineStats Engine::Stats() const {
   st.checkpoints = checkpoints_.load();
   st.fsyncs = fsyncs_.load();
   st.max_group_commit = max_group_commit_.load();
+  st.fsync_buckets = fsync_hist_.Counts();
+  st.fsync_micros = fsync_hist_.Sum();
+  st.group_buckets = group_hist_.Counts();
+  st.group_records = group_hist_.Sum();
   return st;
 }
 
@@ -989,7 +999,13 @@ Status Engine::Close(bool final_checkpoint) {
     result = Checkpoint(last_now_.load(), &redo);
     if (!result.ok()) EmitLog("error", "checkpoint at close failed: " + result.message());
   }
-  closed_ = true;
+  {
+    // A checkpoint another thread started finishes before LOCK is released: once Close
+    // returns, nothing of this engine writes to the directory again (a later one sees
+    // closed_ under the same mutex and returns Closed).
+    std::lock_guard<std::mutex> ck(checkpoint_mu_);
+    closed_ = true;
+  }
   Status s = segment_.Close(!failed);
   if (result.ok() && !failed) result = s;
   ReleaseLock();

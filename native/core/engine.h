@@ -9,6 +9,7 @@
 #ifndef KVSTORE_CORE_ENGINE_H_
 #define KVSTORE_CORE_ENGINE_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -49,6 +50,34 @@ struct EngineOptions {
   bool defer_flusher_wake = false;
 };
 
+// Histogram bounds (inclusive upper bounds; one more bucket for everything above), the same
+// as FSYNC_BOUNDS_MICROS and GROUP_BOUNDS in ts/engine/types.ts.
+inline constexpr std::array<uint64_t, 13> kFsyncBoundsMicros = {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+inline constexpr std::array<uint64_t, 12> kGroupBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+
+// Lock-free counts per bucket plus a running sum; written by the flusher, read by Stats().
+template <size_t N>
+class Histogram {
+ public:
+  void Add(uint64_t v, const std::array<uint64_t, N>& bounds) {
+    size_t i = 0;
+    while (i < N && v > bounds[i]) i++;
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_.fetch_add(v, std::memory_order_relaxed);
+  }
+  std::vector<uint64_t> Counts() const {
+    std::vector<uint64_t> out;
+    out.reserve(N + 1);
+    for (const auto& c : counts_) out.push_back(c.load(std::memory_order_relaxed));
+    return out;
+  }
+  uint64_t Sum() const { return sum_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<uint64_t>, N + 1> counts_{};
+  std::atomic<uint64_t> sum_{0};
+};
+
 struct EngineStats {
   uint64_t keys = 0;
   uint64_t next_lsn = 0;
@@ -59,6 +88,10 @@ struct EngineStats {
   uint64_t checkpoints = 0;
   uint64_t fsyncs = 0;
   uint64_t max_group_commit = 0;
+  std::vector<uint64_t> fsync_buckets;  // per kFsyncBoundsMicros bucket, not cumulative
+  uint64_t fsync_micros = 0;            // time spent in fdatasync, total
+  std::vector<uint64_t> group_buckets;  // records per durable group, per kGroupBounds bucket
+  uint64_t group_records = 0;
   uint64_t table_bytes = 0;  // hash slots + ordered index (not items)
 };
 
@@ -244,6 +277,8 @@ class Engine {
   std::atomic<uint64_t> wal_since_checkpoint_{0};
   std::atomic<uint64_t> fsyncs_{0};
   std::atomic<uint64_t> max_group_commit_{0};
+  Histogram<kFsyncBoundsMicros.size()> fsync_hist_;
+  Histogram<kGroupBounds.size()> group_hist_;
 
   // ---- segment list, guarded by seg_mu_
   mutable std::mutex seg_mu_;

@@ -11,7 +11,70 @@
 #include <cstring>
 #include <memory>
 
+#include "fault_injection.h"
+
+#ifdef KVSTORE_FAULT_INJECTION
+#include <mutex>
+#include <vector>
+#endif
+
 namespace kvstore {
+
+#ifdef KVSTORE_FAULT_INJECTION
+namespace fault {
+namespace {
+
+struct Armed {
+  Rule rule;
+  uint64_t seen = 0;
+  bool fired = false;
+};
+
+std::mutex& Mu() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<Armed>& Rules() {
+  static std::vector<Armed> rules;
+  return rules;
+}
+uint64_t fired_count = 0;  // guarded by Mu()
+
+}  // namespace
+
+void Arm(const Rule& rule) {
+  std::lock_guard<std::mutex> l(Mu());
+  Rules().push_back(Armed{rule});
+}
+
+void Disarm() {
+  std::lock_guard<std::mutex> l(Mu());
+  Rules().clear();
+  fired_count = 0;
+}
+
+uint64_t Fired() {
+  std::lock_guard<std::mutex> l(Mu());
+  return fired_count;
+}
+
+Hit Check(Op op, const std::string& path) {
+  std::lock_guard<std::mutex> l(Mu());
+  for (Armed& a : Rules()) {
+    if (a.rule.op != op) continue;
+    if (!a.rule.path_contains.empty() && path.find(a.rule.path_contains) == std::string::npos) continue;
+    a.seen++;
+    if (a.seen < a.rule.nth || (a.fired && !a.rule.sticky)) continue;
+    a.fired = true;
+    fired_count++;
+    if (a.rule.action == Action::kCrash) ::_exit(kCrashExitCode);
+    return Hit{a.rule.err, a.rule.action == Action::kShortFail};
+  }
+  return Hit{};
+}
+
+}  // namespace fault
+#endif  // KVSTORE_FAULT_INJECTION
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) {
@@ -43,6 +106,7 @@ Status ErrnoStatus(const std::string& op, const std::string& path, int err) {
 }
 
 Status OpenFile(const std::string& path, int flags, int mode, UniqueFd* out) {
+  if (fault::Hit f = fault::Check(fault::Op::kOpen, path); f.err != 0) return ErrnoStatus("open", path, f.err);
   int fd;
   do {
     fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
@@ -53,6 +117,13 @@ Status OpenFile(const std::string& path, int flags, int mode, UniqueFd* out) {
 }
 
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
+  if (fault::Hit f = fault::Check(fault::Op::kWrite, path); f.err != 0) {
+    if (f.short_write && n > 1) {
+      Status s = WriteAll(fd, data, n / 2, path + " (the half before an injected fault)");
+      if (!s.ok()) return s;
+    }
+    return ErrnoStatus("write", path, f.err);
+  }
   while (n > 0) {
     ssize_t w = ::write(fd, data, n);
     if (w < 0) {
@@ -66,6 +137,13 @@ Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
 }
 
 Status PwriteAll(int fd, const char* data, size_t n, uint64_t offset, const std::string& path) {
+  if (fault::Hit f = fault::Check(fault::Op::kWrite, path); f.err != 0) {
+    if (f.short_write && n > 1) {
+      Status s = PwriteAll(fd, data, n / 2, offset, path + " (the half before an injected fault)");
+      if (!s.ok()) return s;
+    }
+    return ErrnoStatus("pwrite", path, f.err);
+  }
   while (n > 0) {
     ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
     if (w < 0) {
@@ -95,21 +173,23 @@ Status PreadAll(int fd, char* data, size_t n, uint64_t offset, const std::string
 }
 
 Status FdataSync(int fd, const std::string& path) {
+  if (fault::Hit f = fault::Check(fault::Op::kSync, path); f.err != 0) return ErrnoStatus("fdatasync", path, f.err);
   if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", path, errno);
   return Status::Ok();
 }
 
 Status Fsync(int fd, const std::string& path) {
+  if (fault::Hit f = fault::Check(fault::Op::kSync, path); f.err != 0) return ErrnoStatus("fsync", path, f.err);
   if (::fsync(fd) != 0) return ErrnoStatus("fsync", path, errno);
   return Status::Ok();
 }
 
 Status FsyncDir(const std::string& dir) {
+  if (fault::Hit f = fault::Check(fault::Op::kSyncDir, dir); f.err != 0) return ErrnoStatus("fsync", dir, f.err);
   UniqueFd fd;
   Status s = OpenFile(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
   if (!s.ok()) return s;
-  s = Fsync(fd.get(), dir);
-  if (!s.ok()) return s;
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync", dir, errno);
   return fd.Close(dir);
 }
 
@@ -170,11 +250,15 @@ Status ListDir(const std::string& dir, std::vector<std::string>* names) {
 }
 
 Status RenameFile(const std::string& from, const std::string& to) {
+  if (fault::Hit f = fault::Check(fault::Op::kRename, from); f.err != 0) {
+    return ErrnoStatus("rename", from + " -> " + to, f.err);
+  }
   if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from + " -> " + to, errno);
   return Status::Ok();
 }
 
 Status RemoveFile(const std::string& path) {
+  if (fault::Hit f = fault::Check(fault::Op::kUnlink, path); f.err != 0) return ErrnoStatus("unlink", path, f.err);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", path, errno);
   return Status::Ok();
 }

@@ -34,7 +34,9 @@ SnapshotWriter::SnapshotWriter(std::string base_dir, uint64_t redo_lsn)
       tmp_path_(final_path_ + ".tmp") {}
 
 SnapshotWriter::~SnapshotWriter() {
-  if (!finished_ && fd_.valid()) {
+  // Abandoned (an error anywhere, even after the descriptor was closed, e.g. a failed
+  // rename): the .tmp must not outlive it. Errors are ignored: nothing more can be done.
+  if (!finished_ && opened_) {
     fd_.Close(tmp_path_);
     RemoveFile(tmp_path_);
   }
@@ -43,6 +45,7 @@ SnapshotWriter::~SnapshotWriter() {
 Status SnapshotWriter::Open() {
   Status s = OpenFile(tmp_path_, O_RDWR | O_CREAT | O_TRUNC, 0600, &fd_);
   if (!s.ok()) return s;
+  opened_ = true;
   chunk_.reserve(kChunkBytes + 64 * 1024);
   chunk_.assign(kSnapshotHeaderSize, '\0');  // completed by Finish()
   return Status::Ok();
@@ -109,6 +112,10 @@ Status LoadSnapshot(const std::string& base_dir, uint64_t redo_lsn, const Snapsh
   std::string buf;
   Status s = ReadWholeFile(path, &buf);
   if (!s.ok()) return Status::Corruption(path + ": snapshot named by control is missing (" + s.message() + ")");
+  return DecodeSnapshot(buf, redo_lsn, path, sink);
+}
+
+Status DecodeSnapshot(std::string_view buf, uint64_t redo_lsn, const std::string& path, const SnapshotSink& sink) {
   auto bad = [&path](const std::string& why) { return Status::Corruption("snapshot " + path + ": " + why); };
   if (buf.size() < kSnapshotHeaderSize + kSnapshotTrailerSize || std::memcmp(buf.data(), kSnapshotMagic, 8) != 0) {
     return bad("bad header");
@@ -120,6 +127,11 @@ Status LoadSnapshot(const std::string& base_dir, uint64_t redo_lsn, const Snapsh
   if (DecodeFixed32(p + 8) != kFormatVersion) return bad("unsupported format version");
   if (DecodeFixed64(p + 16) != redo_lsn) return bad("redo LSN does not match control");
   uint64_t count = DecodeFixed64(p + 24);
+  // Every entry takes at least kSnapshotEntryFixedSize + 1 bytes: a larger count is a lie
+  // (checked first, so a corrupt count can never drive a long loop or an allocation).
+  if (count > (end - kSnapshotHeaderSize) / (kSnapshotEntryFixedSize + 1)) {
+    return bad("entry count " + std::to_string(count) + " does not fit the file");
+  }
   size_t at = kSnapshotHeaderSize;
   for (uint64_t n = 0; n < count; n++) {
     if (at + kSnapshotEntryFixedSize > end) return bad("entry " + std::to_string(n) + " truncated");
@@ -129,7 +141,7 @@ Status LoadSnapshot(const std::string& base_dir, uint64_t redo_lsn, const Snapsh
     uint64_t expires_at = DecodeFixed64(p + at + 16);
     size_t k = at + kSnapshotEntryFixedSize;
     if (klen == 0 || klen > kMaxKeyBytes || vlen > kMaxValueBytes || k + klen + vlen > end ||
-        version >= redo_lsn) {
+        version == 0 || version >= redo_lsn) {
       return bad("entry " + std::to_string(n) + " out of range");
     }
     sink(std::string_view(p + k, klen), std::string_view(p + k + klen, vlen), version, expires_at);

@@ -46,6 +46,7 @@ class SnapshotWriter {
   std::string chunk_;
   uint64_t pos_ = 0;
   uint64_t count_ = 0;
+  bool opened_ = false;
   bool finished_ = false;
 };
 
@@ -55,6 +56,9 @@ class SnapshotWriter {
 using SnapshotSink = std::function<void(std::string_view key, std::string_view value,
                                         uint64_t version, uint64_t expires_at)>;
 Status LoadSnapshot(const std::string& base_dir, uint64_t redo_lsn, const SnapshotSink& sink);
+// The checks and decoding of LoadSnapshot over a snapshot already in memory; `path` only
+// names it in errors. Never reads outside buf, whatever its bytes (fuzzed: native/fuzz).
+Status DecodeSnapshot(std::string_view buf, uint64_t redo_lsn, const std::string& path, const SnapshotSink& sink);
 
 }  // namespace kvstore
 

@@ -118,7 +118,10 @@ bool DecodeBody(uint8_t kind, std::string_view body, std::vector<Change>* out, s
         return false;
       }
       uint32_t count = DecodeFixed32(body.data());
-      if (count > body.size()) {
+      // The smallest op is a DELETE of a 1-byte key: a count that cannot fit is refused
+      // before it sizes an allocation.
+      constexpr size_t kMinOpBytes = 1 + kDeleteFixedSize + 1;
+      if (count > (body.size() - kBatchFixedSize) / kMinOpBytes) {
         *why = "BATCH count out of range";
         return false;
       }

@@ -8,11 +8,11 @@
  */
 import { AuthService, open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
+import { emit } from './emit.js';
 import { exitWithParent } from './exit-with-parent.js';
 
 const [dir, engine, roundArg] = process.argv.slice(2) as [string, EngineName, string];
 const r = Number(roundArg);
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 
 exitWithParent();
 const db = await open({ dir, engine, durability: 'always', checkpointWalBytes: 0 });

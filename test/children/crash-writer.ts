@@ -13,6 +13,7 @@
  */
 import { open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
+import { emit } from './emit.js';
 import { exitWithParent } from './exit-with-parent.js';
 
 const [dir, engine, roundArg, mode, seedArg] = process.argv.slice(2) as [string, EngineName, string, string, string];
@@ -31,9 +32,6 @@ function value(): string {
   let s = '';
   while (s.length < len) s += rnd(2 ** 30).toString(36);
   return s.slice(0, len);
-}
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(o) + '\n');
 }
 
 const db = await open({

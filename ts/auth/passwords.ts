@@ -1,8 +1,10 @@
 /**
  * Passwords: argon2id hashes (PHC strings) computed on libuv's thread pool, never on the JS
  * thread, with parameters from `_sys.settings:auth` (OWASP's minimum or stronger).
+ * @node-rs/argon2 (RustCrypto's argon2 behind N-API) ships prebuilt per-platform packages, so
+ * installing needs no compiler; its verify compares in constant time.
  */
-import * as argon2 from 'argon2';
+import { Algorithm, hash, verify } from '@node-rs/argon2';
 import { KvError } from '../errors.js';
 import type { Argon2Settings, AuthSettings } from '../catalog/schema.js';
 
@@ -19,27 +21,23 @@ export function checkPassword(password: unknown, settings: AuthSettings): string
   return password;
 }
 
-const options = (p: Argon2Settings): argon2.HashOptions => ({
-  type: argon2.argon2id, memoryCost: p.memoryKiB, timeCost: p.iterations, parallelism: p.parallelism,
-});
-
 export function hashPassword(password: string, params: Argon2Settings): Promise<string> {
-  return argon2.hash(password, options(params));
+  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: params.memoryKiB, timeCost: params.iterations, parallelism: params.parallelism });
 }
 
 /** Constant-time comparison inside argon2's verify. A malformed hash verifies as false. */
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+export async function verifyPassword(phc: string, password: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, password);
+    return await verify(phc, password);
   } catch {
     return false;
   }
 }
 
-export function needsRehash(hash: string, params: Argon2Settings): boolean {
-  try {
-    return argon2.needsRehash(hash, { memoryCost: params.memoryKiB, timeCost: params.iterations, parallelism: params.parallelism });
-  } catch {
-    return true;
-  }
+/** Whether a stored hash is not argon2id or uses weaker parameters than `params` (then login rehashes it). */
+export function needsRehash(phc: string, params: Argon2Settings): boolean {
+  const m = /^\$argon2id\$v=19\$([^$]+)\$/.exec(phc);
+  if (!m) return true;
+  const got = Object.fromEntries(m[1]!.split(',').map((kv) => kv.split('=') as [string, string]));
+  return Number(got.m) < params.memoryKiB || Number(got.t) < params.iterations || Number(got.p) < params.parallelism;
 }

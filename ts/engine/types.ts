@@ -45,6 +45,24 @@ export interface EngineStats {
   fsyncs: number;
   /** Largest number of records one fdatasync covered. */
   maxGroupCommit: number;
+  /** fdatasync latencies: count per FSYNC_BOUNDS_MICROS bucket (last: above them all), not cumulative. */
+  fsyncBuckets: number[];
+  /** Time spent in fdatasync, µs. */
+  fsyncMicros: number;
+  /** Records per durable group: count per GROUP_BOUNDS bucket (last: above them all). */
+  groupBuckets: number[];
+  groupRecords: number;
+}
+
+/** Inclusive upper bounds of the engines' histogram buckets (native/core/engine.h has the same). */
+export const FSYNC_BOUNDS_MICROS = [50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000] as const;
+export const GROUP_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] as const;
+
+/** Adds `v` to per-bucket counts for `bounds` (one more bucket for values above them all). */
+export function addToBuckets(counts: number[], bounds: readonly number[], v: number): void {
+  let i = 0;
+  while (i < bounds.length && v > bounds[i]!) i++;
+  counts[i]! += 1;
 }
 
 /** Tuple form keeps the N-API boundary cheap: [value, version, expiresAt (0 = none)]. */

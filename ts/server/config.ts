@@ -30,6 +30,7 @@ export interface ServerConfig {
   rateLimit: number;
   loginRateLimit: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  accessLog: boolean;
   metrics: boolean;
 }
 
@@ -65,9 +66,10 @@ export const FIELDS: readonly Field[] = [
   { name: 'bodyLimit', kind: 'int', default: 16 * 1024 * 1024 + 64 * 1024, min: 1024, max: 1 << 30, help: 'largest request body, bytes (default: the 16 MiB value limit plus room for JSON)' },
   { name: 'requestTimeoutMs', kind: 'int', default: 30_000, min: 0, max: 3_600_000, help: 'time to receive a whole request, ms (0 = none)' },
   { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
-  { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per principal (per IP when anonymous); 0 = unlimited' },
+  { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per client IP, and per principal (user or API key); 0 = unlimited' },
   { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
   { name: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
+  { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
 ];
 

@@ -6,6 +6,7 @@
  */
 import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
+import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import type { Store } from '../store/store.js';
 
 export class Metrics {
@@ -15,8 +16,10 @@ export class Metrics {
   readonly storageOps: client.Counter<'op'>;
   readonly rateLimited: client.Counter<'limit'>;
   readonly checkpointSeconds: client.Histogram;
+  readonly #store: Store;
 
   constructor(store: Store, auth: AuthService | null) {
+    this.#store = store;
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'kvstore_' });
     this.requests = new client.Counter({ name: 'kvstore_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
@@ -28,6 +31,9 @@ export class Metrics {
     this.rateLimited = new client.Counter({ name: 'kvstore_rate_limited_total', help: 'requests refused by a rate limit', labelNames: ['limit'], registers: [r] });
     this.checkpointSeconds = new client.Histogram({ name: 'kvstore_checkpoint_duration_seconds', help: 'checkpoints run through the server (admin route, shutdown)', registers: [r], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
+    // Zero series up front, so dashboards and alerts see 0 rather than nothing.
+    for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch']) this.storageOps.inc({ op }, 0);
+    for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;
     let lastCheckpointSeen = Date.now();
     const gauge = (name: string, help: string, read: () => number): void => {
@@ -70,4 +76,30 @@ export class Metrics {
       });
     }
   }
+
+  /** The Prometheus text: prom-client's metrics plus the engine's own histograms, exact bucket for bucket. */
+  async text(): Promise<string> {
+    const body = await this.registry.metrics();
+    let st;
+    try {
+      st = this.#store.stats();
+    } catch {
+      return body;
+    }
+    return body + histogram('kvstore_fdatasync_duration_seconds', 'fdatasync latency on the WAL since open', FSYNC_BOUNDS_MICROS.map((b) => b / 1e6), st.fsyncBuckets, st.fsyncMicros / 1e6)
+      + histogram('kvstore_group_commit_records', 'records made durable per group commit since open', [...GROUP_BOUNDS], st.groupBuckets, st.groupRecords);
+  }
+}
+
+/** One histogram in the Prometheus text format from per-bucket (not cumulative) counts. */
+function histogram(name: string, help: string, bounds: number[], counts: number[], sum: number): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+  let acc = 0;
+  bounds.forEach((b, i) => {
+    acc += counts[i] ?? 0;
+    lines.push(`${name}_bucket{le="${b}"} ${acc}`);
+  });
+  acc += counts[bounds.length] ?? 0;
+  lines.push(`${name}_bucket{le="+Inf"} ${acc}`, `${name}_sum ${sum}`, `${name}_count ${acc}`);
+  return lines.join('\n') + '\n';
 }

@@ -22,7 +22,7 @@ export interface KvstoreRoutesOptions {
   metrics?: Metrics | null;
   /** Per-minute login attempts per IP (0 = unlimited). Default 20. */
   loginRateLimit?: number;
-  /** Per-minute requests per principal, or per IP when anonymous (0 = unlimited). Default 0. */
+  /** Per-minute requests per IP, and per principal (0 = unlimited). Default 0. */
   rateLimit?: number;
 }
 
@@ -126,7 +126,8 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   const { store, auth } = opts;
   const metrics = opts.metrics ?? null;
   const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);
-  const limiter = new Limiter(opts.rateLimit ?? 0);
+  const ipLimiter = new Limiter(opts.rateLimit ?? 0);
+  const principalLimiter = new Limiter(opts.rateLimit ?? 0);
 
   app.decorateRequest('kvPrincipal', null);
   // JSON routes take application/json only; anything else is 415 (the kv routes below take any bytes).
@@ -151,6 +152,9 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   app.addHook('onRequest', async (request, reply) => {
     const path = (request.raw.url ?? '').split('?')[0]!;
     if (path.endsWith('/auth/login')) return;
+    // Per IP first (floods of bad credentials included), then per principal once known.
+    const ipWait = ipLimiter.hit(request.ip);
+    if (ipWait > 0) throw limited(reply, ipWait, 'ip');
     if (auth) {
       const apiKey = request.headers['x-api-key'];
       const authz = request.headers.authorization;
@@ -160,8 +164,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       else throw new KvError('AUTH_FAILED', 'credentials required: X-API-Key or Authorization: Bearer <token>');
     }
     const p = request.kvPrincipal;
-    const wait = limiter.hit(p ? (p.keyId ? `k:${p.keyId}` : `u:${p.user}`) : `ip:${request.ip}`);
-    if (wait > 0) throw limited(reply, wait, 'request');
+    if (p) {
+      const wait = principalLimiter.hit(p.keyId ? `k:${p.keyId}` : `u:${p.user}`);
+      if (wait > 0) throw limited(reply, wait, 'principal');
+    }
   });
 
   const allow = (request: FastifyRequest, action: Action | 'admin', key?: string): void => {

@@ -11,7 +11,10 @@ export type EngineKind = 'native' | 'js' | 'auto';
 export interface OpenOptions {
   /** Data directory; created if missing. */
   dir: string;
-  /** 'auto' (default) uses the native engine and falls back to the pure-TS one with a warning. */
+  /**
+   * 'auto' (default) uses the native engine and falls back to the pure-TS one with a warning;
+   * 'native' fails with NATIVE_UNAVAILABLE when the addon does not load; 'js' never loads it.
+   */
   engine?: EngineKind;
   /** 'always' (default): a write resolves after the fdatasync that covers it. */
   durability?: Durability;

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { DurableCallback, Engine, EngineConfig, EngineStats, LogCallback, RawEntry } from '../types.js';
+import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS, addToBuckets } from '../types.js';
 import {
   type Change,
   FormatError,
@@ -109,6 +110,10 @@ export class JsEngine implements Engine {
   private lastCheckpointLsn = 0n;
   private checkpoints = 0;
   private fsyncs = 0;
+  private fsyncBuckets: number[] = new Array<number>(FSYNC_BOUNDS_MICROS.length + 1).fill(0);
+  private fsyncMicros = 0;
+  private groupBuckets: number[] = new Array<number>(GROUP_BOUNDS.length + 1).fill(0);
+  private groupRecords = 0;
   private maxGroupCommit = 0;
   private failed: Error | null = null;
   private closed = false;
@@ -459,6 +464,8 @@ export class JsEngine implements Engine {
       if (this.cfg.durability === 0) this.applyStaged(last);
       this.durableLsn = last;
       this.maxGroupCommit = Math.max(this.maxGroupCommit, group.length);
+      addToBuckets(this.groupBuckets, GROUP_BOUNDS, group.length);
+      this.groupRecords += group.length;
       this.onDurable(last);
       this.maybeAutoCheckpoint();
     }
@@ -486,8 +493,12 @@ export class JsEngine implements Engine {
       this.walBytes += bytes;
       this.walSinceCheckpoint += bytes;
       if (this.cfg.durability !== 2) {
+        const t0 = performance.now();
         await fdatasync(this.segFd);
+        const us = Math.round((performance.now() - t0) * 1000);
         this.fsyncs++;
+        this.fsyncMicros += us;
+        addToBuckets(this.fsyncBuckets, FSYNC_BOUNDS_MICROS, us);
       }
     }
   }
@@ -688,6 +699,10 @@ export class JsEngine implements Engine {
       checkpoints: this.checkpoints,
       fsyncs: this.fsyncs,
       maxGroupCommit: this.maxGroupCommit,
+      fsyncBuckets: [...this.fsyncBuckets],
+      fsyncMicros: this.fsyncMicros,
+      groupBuckets: [...this.groupBuckets],
+      groupRecords: this.groupRecords,
     };
   }
 

@@ -1,0 +1,187 @@
+// The pack-and-install test (issue 7), run by .ci/run; not part of `npm test`.
+//   node test/pack/run.mjs        (needs the local build: `npm install` or `npm run build:native`)
+// 1. `npm pack` the main package and this machine's platform package; check the main
+//    tarball holds no build leftovers; print both sizes (and fail past a size budget).
+// 2. In a fresh project, with only node, npm and sh on PATH (no compiler, make or cmake) and no
+//    npm_config_* from the caller (so no build-from-source), install both tarballs by path.
+//    The install must take the prebuilt addon and build nothing.
+// 3. In that project: ESM (main thread and a worker_thread) and CommonJS consumers open a
+//    store with engine 'native', write, reopen and read (test/pack/consumer/*); with the
+//    platform package moved away, 'native' fails with NATIVE_UNAVAILABLE and 'auto' falls
+//    back to the pure-TS engine; `tsc --noEmit` type-checks an ESM and a CJS consumer.
+// 4. A second fresh project, compilers on PATH, `npm install --build-from-source` of both
+//    tarballs: the install builds the addon from the packed sources with npm's node-gyp,
+//    and the loader uses that build rather than the platform package.
+// Every step fails loudly: the first failure prints its output and exits 1.
+// KVSTORE_PACK_KEEP=1 keeps the scratch directory for inspection.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const consumerSrc = path.join(repo, 'test', 'pack', 'consumer');
+const PLATFORM = 'linux-x64-gnu';
+const PLATFORM_PKG = `@kvstore-plus-plus/native-${PLATFORM}`;
+/** Size budgets, packed bytes: a regression (a build dir, a test tree) fails the run. */
+const MAIN_BUDGET = 150 * 1024;
+const PLATFORM_BUDGET = 1024 * 1024;
+const started = Date.now();
+
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.log(`pack test: skipped, only ${PLATFORM} is built here (this is ${process.platform}-${process.arch})`);
+  process.exit(0);
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-pack-'));
+const tarballs = path.join(work, 'tarballs');
+const app = path.join(work, 'app');
+const bin = path.join(work, 'bin');
+process.on('exit', () => {
+  if (process.env.KVSTORE_PACK_KEEP === '1') console.log(`pack test: kept ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+});
+
+function fail(msg, output) {
+  if (output) console.error(output.trimEnd());
+  console.error(`pack test: FAILED: ${msg}`);
+  process.exit(1);
+}
+
+/** Runs a command; fails the test unless it exits 0. Returns stdout. */
+function run(what, cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) fail(`${what}: ${r.error.message}`, output);
+  if (r.status !== 0) fail(`${what}: exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`, output);
+  return { stdout: r.stdout, output };
+}
+
+function check(cond, msg, output) {
+  if (!cond) fail(msg, output);
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
+const npmCli = fs.realpathSync(path.join(path.dirname(fs.realpathSync(process.execPath)), 'npm'));
+
+// ---- 1. pack ----
+fs.mkdirSync(tarballs);
+console.log('== pack: npm pack (main package; runs prepare = tsc)');
+const packed = run('npm pack', 'npm', ['pack', '--json', '--pack-destination', tarballs], { cwd: repo });
+const main = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
+const mainFiles = main.files.map((f) => f.path);
+const leftovers = mainFiles.filter((f) =>
+  /^(build|node_modules|test|bench|examples|npm|dist\/(test|bench|examples))\/|\.(o|node|map|tgz|log)$|(^|\/)\.|CMakeLists\.txt$/.test(f),
+);
+check(leftovers.length === 0, `the main tarball holds build or development leftovers: ${leftovers.join(', ')}`);
+for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/ts/index.js', 'dist/ts/index.d.ts', 'dist/ts/errors.js', 'dist/ts/errors.d.ts', 'dist/ts/binding.js', 'binding.gyp', 'scripts/build-native.mjs', 'native/binding/addon.cc']) {
+  check(mainFiles.includes(need), `the main tarball lacks ${need}`);
+}
+console.log(`== pack: ${main.filename}: ${kb(main.size)} packed, ${kb(main.unpackedSize)} unpacked, ${main.entryCount} files`);
+check(main.size <= MAIN_BUDGET, `main tarball ${kb(main.size)} is over its ${kb(MAIN_BUDGET)} budget`);
+
+console.log(`== pack: ${PLATFORM_PKG} (scripts/pack-platform.mjs)`);
+const plat = JSON.parse(run('pack-platform', process.execPath, [path.join(repo, 'scripts', 'pack-platform.mjs'), '--out', tarballs, '--json'], { cwd: repo }).stdout);
+const platFiles = plat.files.map((f) => f.path).sort();
+check(JSON.stringify(platFiles) === JSON.stringify(['README.md', `kvstore.${PLATFORM}.node`, 'package.json']), `platform tarball files: ${platFiles.join(', ')}`);
+console.log(`== pack: ${plat.filename}: ${kb(plat.size)} packed, ${kb(plat.unpackedSize)} unpacked`);
+check(plat.size <= PLATFORM_BUDGET, `platform tarball ${kb(plat.size)} is over its ${kb(PLATFORM_BUDGET)} budget`);
+
+// One binary for every Node release: the addon may call Node only through Node-API, never V8,
+// libuv or node:: C++ symbols (whose ABI changes between majors).
+const nm = spawnSync('nm', ['-D', '--undefined-only', path.join(repo, 'npm', PLATFORM, `kvstore.${PLATFORM}.node`)], { encoding: 'utf8' });
+if (nm.status === 0) {
+  const symbols = nm.stdout.split('\n').map((l) => l.trim().split(/\s+/).pop()).filter(Boolean);
+  const abiBound = symbols.filter((s) => /^(_ZN2v8|_ZN4node|uv_)/.test(s));
+  check(abiBound.length === 0, `the addon uses Node internals outside Node-API: ${abiBound.slice(0, 5).join(', ')}`);
+  const glibc = symbols.map((s) => /@GLIBC_(\d+)\.(\d+)/.exec(s)).filter(Boolean).map((m) => [Number(m[1]), Number(m[2])]);
+  const [major, minor] = glibc.sort((a, b) => a[0] - b[0] || a[1] - b[1]).pop() ?? [0, 0];
+  console.log(
+    `== pack: the addon imports ${symbols.filter((s) => /^napi_|^node_api_/.test(s)).length} Node-API functions and no ` +
+      `V8/libuv/node symbols; it needs glibc ${major}.${minor}+`,
+  );
+} else {
+  console.log('== pack: nm not available, Node-API-only symbol check skipped');
+}
+
+// ---- 2. install without compilers ----
+fs.mkdirSync(bin);
+fs.symlinkSync(fs.realpathSync(process.execPath), path.join(bin, 'node'));
+fs.symlinkSync(npmCli, path.join(bin, 'npm'));
+// npm runs lifecycle scripts through `sh`, found on PATH: a shell, not a build tool.
+fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_|^KVSTORE_/i.test(k)));
+env.PATH = bin;
+const probe = spawnSync('/bin/sh', ['-c', 'for c in g++ gcc cc c++ clang make cmake python3; do command -v "$c" && exit 1; done; exit 0'], { env, encoding: 'utf8' });
+check(probe.status === 0, `a build tool is still reachable on the install PATH: ${probe.stdout.trim()}`);
+const fromSource = run('npm config get build-from-source', 'npm', ['config', 'get', 'build-from-source'], { env, cwd: work }).stdout.trim();
+check(['', 'undefined', 'null', 'false'].includes(fromSource), `build-from-source is set in npm's config (${fromSource})`);
+console.log(`== install: PATH=${bin} (node, npm, sh only; no g++, cc, c++, make, cmake, python3), build-from-source unset`);
+
+fs.mkdirSync(app);
+fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify({ name: 'kvstore-consumer', version: '1.0.0', private: true }, null, 2)}\n`);
+for (const f of fs.readdirSync(consumerSrc)) fs.copyFileSync(path.join(consumerSrc, f), path.join(app, f));
+const install = run(
+  'npm install of the two tarballs without compilers',
+  'npm',
+  ['install', '--no-audit', '--no-fund', '--foreground-scripts', path.join(tarballs, main.filename), path.join(tarballs, plat.filename)],
+  { cwd: app, env },
+);
+const installed = path.join(app, 'node_modules', 'kvstore-plus-plus');
+check(/kvstore: using the prebuilt addon .*kvstore\.linux-x64-gnu\.node; nothing to build/.test(install.output), 'the install script did not take the prebuilt addon', install.output);
+check(!fs.existsSync(path.join(installed, 'build')), 'the install built something (node_modules/kvstore-plus-plus/build exists)', install.output);
+check(fs.existsSync(path.join(app, 'node_modules', PLATFORM_PKG, `kvstore.${PLATFORM}.node`)), `${PLATFORM_PKG} is not installed`, install.output);
+check(!fs.existsSync(path.join(app, 'node_modules', 'cmake-js')), 'cmake-js was installed for a consumer', install.output);
+console.log('== install: ok, prebuilt addon taken, nothing built');
+
+// ---- 3. use it ----
+const data = path.join(work, 'data');
+fs.mkdirSync(data);
+for (const script of ['esm.mjs', 'cjs.cjs']) {
+  const r = run(`node ${script}`, path.join(bin, 'node'), [script, data], { cwd: app, env });
+  process.stdout.write(`== use: ${r.stdout}`);
+}
+
+const hidden = path.join(app, 'node_modules', '.kvstore-hidden-platform-package');
+fs.renameSync(path.join(app, 'node_modules', PLATFORM_PKG), hidden);
+try {
+  const r = run('node fallback.mjs', path.join(bin, 'node'), ['fallback.mjs', data], { cwd: app, env });
+  process.stdout.write(`== use: ${r.stdout}`);
+} finally {
+  fs.renameSync(hidden, path.join(app, 'node_modules', PLATFORM_PKG));
+}
+
+const tsconfig = JSON.parse(fs.readFileSync(path.join(app, 'tsconfig.json'), 'utf8'));
+// @types/node comes from this checkout so the check needs no registry.
+tsconfig.compilerOptions.typeRoots = [path.join(repo, 'node_modules', '@types')];
+fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+const tscVersion = run('tsc --version', path.join(bin, 'node'), [tsc, '--version'], { cwd: app, env }).stdout.trim();
+run('tsc --noEmit in the consumer project', path.join(bin, 'node'), [tsc, '-p', 'tsconfig.json'], { cwd: app, env });
+console.log(`== types: ${tscVersion}: ESM (types-esm.mts) and CommonJS (types-cjs.cts) consumers type-check`);
+
+// ---- 4. source build from the tarball ----
+const app2 = path.join(work, 'app-source');
+fs.mkdirSync(app2);
+fs.writeFileSync(path.join(app2, 'package.json'), `${JSON.stringify({ name: 'kvstore-source-consumer', version: '1.0.0', private: true }, null, 2)}\n`);
+fs.copyFileSync(path.join(consumerSrc, 'esm.mjs'), path.join(app2, 'esm.mjs'));
+const envSource = { ...env, PATH: process.env.PATH ?? '' };
+console.log('== source build: npm install --build-from-source (node-gyp, compilers on PATH)');
+const t4 = Date.now();
+const install2 = run(
+  'npm install --build-from-source of the two tarballs',
+  'npm',
+  ['install', '--no-audit', '--no-fund', '--foreground-scripts', '--build-from-source', path.join(tarballs, main.filename), path.join(tarballs, plat.filename)],
+  { cwd: app2, env: envSource },
+);
+check(/kvstore: --build-from-source: building the addon with node-gyp/.test(install2.output), 'the install script ignored --build-from-source', install2.output);
+check(fs.existsSync(path.join(app2, 'node_modules', 'kvstore-plus-plus', 'build', 'Release', 'kvstore_native.node')), 'the source build made no addon', install2.output);
+const r4 = run('node esm.mjs (source build)', process.execPath, ['esm.mjs', path.join(data, 'source'), 'local'], { cwd: app2, env: envSource });
+process.stdout.write(`== source build: ${((Date.now() - t4) / 1000).toFixed(1)} s; ${r4.stdout}`);
+
+console.log(
+  `pack test: ok in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+    `main ${kb(main.size)} packed / ${kb(main.unpackedSize)} unpacked, ` +
+    `${PLATFORM} ${kb(plat.size)} packed / ${kb(plat.unpackedSize)} unpacked`,
+);

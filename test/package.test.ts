@@ -1,0 +1,110 @@
+/**
+ * The published shape of the package: the platform packages in npm/<id>/, the
+ * optionalDependencies that install them, napi-rs's target list and the loader's platform
+ * table must agree; the exports map must name only files the build makes; the files
+ * whitelist must carry everything an install needs. test/pack/run.mjs (CI, not npm test)
+ * then packs and installs the real tarballs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseTriple } from '@napi-rs/cli';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { platformBinaryName, platformPackageName, PREBUILT_PLATFORMS } from '../ts/platform.js';
+import { repoRoot } from './helpers.js';
+
+interface Manifest {
+  name: string;
+  version: string;
+  main?: string;
+  files?: string[];
+  os?: string[];
+  cpu?: string[];
+  libc?: string[];
+  engines?: { node?: string };
+  license?: string;
+  scripts?: Record<string, string>;
+  exports?: Record<string, string | Record<string, string>>;
+  optionalDependencies?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  napi?: { binaryName: string; packageName: string; targets: string[] };
+}
+
+const read = (file: string): Manifest => JSON.parse(fs.readFileSync(path.join(repoRoot, file), 'utf8')) as Manifest;
+const main = read('package.json');
+
+test('npm/ has one package folder per prebuilt platform, and no other', () => {
+  const dirs = fs.readdirSync(path.join(repoRoot, 'npm')).sort();
+  assert.equal(dirs, [...PREBUILT_PLATFORMS].sort());
+});
+
+test('each platform package is named, versioned and restricted for its platform', () => {
+  for (const id of PREBUILT_PLATFORMS) {
+    const pkg = read(`npm/${id}/package.json`);
+    const [os, cpu, abi] = id.split('-');
+    assert.is(pkg.name, platformPackageName(id), id);
+    assert.is(pkg.version, main.version, `${id} version`);
+    assert.is(pkg.main, platformBinaryName(id), `${id} main`);
+    assert.equal(pkg.files, [platformBinaryName(id)], `${id} files`);
+    assert.equal(pkg.os, [os], `${id} os`);
+    assert.equal(pkg.cpu, [cpu], `${id} cpu`);
+    // npm skips a package whose libc does not match, so gnu and musl builds never both install.
+    assert.equal(pkg.libc, abi === 'gnu' ? ['glibc'] : abi === 'musl' ? ['musl'] : undefined, `${id} libc`);
+    assert.is(pkg.engines?.node, main.engines?.node, `${id} engines`);
+    assert.is(pkg.license, main.license, `${id} license`);
+  }
+});
+
+test('optionalDependencies name every platform package at exactly this version', () => {
+  const want = Object.fromEntries(PREBUILT_PLATFORMS.map((id) => [platformPackageName(id), main.version]));
+  assert.equal(main.optionalDependencies, want);
+});
+
+test('napi-rs targets are the loader\'s platforms (npm run npm-dirs regenerates npm/ from them)', () => {
+  assert.ok(main.napi, 'package.json has a napi field');
+  const ids = main.napi!.targets.map((t) => parseTriple(t).platformArchABI);
+  assert.equal(ids.sort(), [...PREBUILT_PLATFORMS].sort());
+  for (const id of PREBUILT_PLATFORMS) {
+    assert.is(`${main.napi!.packageName}-${id}`, platformPackageName(id));
+    assert.is(`${main.napi!.binaryName}.${id}.node`, platformBinaryName(id));
+  }
+});
+
+test('exports: the main API, the server plugin, errors and package.json, each pointing at a built file', () => {
+  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './errors', './package.json', './server']);
+  for (const [entry, target] of Object.entries(main.exports ?? {})) {
+    const targets = typeof target === 'string' ? { default: target } : target;
+    if (entry !== './package.json') assert.equal(Object.keys(targets), ['types', 'default'], `${entry}: types first`);
+    for (const file of Object.values(targets)) {
+      assert.ok(fs.existsSync(path.join(repoRoot, file)), `${entry} -> ${file} exists`);
+    }
+  }
+});
+
+test('the files whitelist carries the exports, the install script and the source build, not tests', () => {
+  const files = main.files ?? [];
+  const shipped = (file: string): boolean =>
+    files.some((f) => {
+      if (f.includes('*')) {
+        const re = new RegExp(`^${f.replace(/\./g, '\\.').replace(/\*\*\//g, '(?:.*/)?').replace(/\*/g, '[^/]*')}$`);
+        return re.test(file);
+      }
+      return f.endsWith('/') ? file.startsWith(f) : file === f;
+    });
+  for (const target of Object.values(main.exports ?? {})) {
+    for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
+      assert.ok(file === './package.json' || shipped(file.replace(/^\.\//, '')), `${file} is in files`);
+    }
+  }
+  const install = main.scripts?.install ?? '';
+  const script = /node (\S+)/.exec(install)?.[1];
+  assert.ok(script && shipped(script), `install script ${script} is in files`);
+  for (const f of ['binding.gyp', 'native/core/engine.cc', 'native/binding/addon.cc', 'CHANGELOG.md']) assert.ok(shipped(f), f);
+  for (const f of ['test/store.test.ts', 'dist/test/store.test.js', 'dist/ts/index.js.map', 'build/Release/kvstore_native.node', 'bench/run.mjs']) {
+    assert.not.ok(shipped(f), `${f} is not shipped`);
+  }
+  assert.ok(main.dependencies?.['node-addon-api'], 'node-addon-api (headers for the source build) is a dependency');
+  assert.not.ok(main.dependencies?.['cmake-js'], 'cmake-js is a developer tool, not a dependency');
+});
+
+test.run();

@@ -1,0 +1,9 @@
+/** `kvstore-plus-plus/server`: the HTTP API as a fastify plugin, and the pieces kvstored is made of. */
+export { kvstoreRoutes } from './routes.js';
+export type { KvstoreRoutesOptions } from './routes.js';
+export { buildServer } from './server.js';
+export type { BuiltServer } from './server.js';
+export { loadConfig, helpText } from './config.js';
+export type { ServerConfig } from './config.js';
+export { toProblem } from './problem.js';
+export type { Problem } from './problem.js';
