@@ -25,7 +25,8 @@ const consumerSrc = path.join(repo, 'test', 'pack', 'consumer');
 const PLATFORM = 'linux-x64-gnu';
 const PLATFORM_PKG = `@kvstore-plus-plus/native-${PLATFORM}`;
 /** Size budgets, packed bytes: a regression (a build dir, a test tree) fails the run. */
-const MAIN_BUDGET = 150 * 1024;
+// kvctl and kvb (dist/ts/cli, issue #6) add about 40 kB packed.
+const MAIN_BUDGET = 200 * 1024;
 const PLATFORM_BUDGET = 1024 * 1024;
 const started = Date.now();
 
