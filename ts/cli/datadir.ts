@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type ControlData, FormatError, SEGMENT_RE, SNAPSHOT_RE, SNAP_END_MAGIC, SNAP_HEADER, SNAP_MAGIC, SNAP_TRAILER, decodeControl } from '../engine/format.js';
 import { crc32c } from '../engine/js/crc32c.js';
+import { alive } from '../engine/js/lock.js';
 import { CliError } from './common.js';
 
 export function requireDir(dir: string): void {
@@ -17,15 +18,6 @@ export function requireDir(dir: string): void {
     throw new CliError('NOT_FOUND', `no data directory at ${dir}`);
   }
   if (!st.isDirectory()) throw new CliError('NOT_FOUND', `${dir} is not a directory`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
