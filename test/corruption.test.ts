@@ -159,6 +159,26 @@ for (const engine of ENGINES) {
     assert.is((await openError(f.dir, engine)).code, 'CORRUPT');
   });
 
+  wal('a segment whose name is not its first record\'s LSN is CORRUPT; repairing keeps what precedes it, and new writes survive a reopen (fuzz_recovery found this)', async () => {
+    const f = copy(multi);
+    const all = segments(f.dir);
+    const last = all[all.length - 1]!;
+    const first = records(last)[0]!;
+    const renamed = path.join(path.dirname(last), (first.lsn + 1000n).toString(16).padStart(16, '0') + '.wal');
+    fs.renameSync(last, renamed);
+    const err = await openError(f.dir, engine);
+    assert.is(err.code, 'CORRUPT');
+    assert.match(err.message, new RegExp(`begins with LSN ${first.lsn}\\b`));
+    const kept = Number(first.lsn) - 1;
+    let db = await openDir(f.dir, engine, { truncateCorruptTail: true });
+    assert.equal([wrongKeys(db, f, 0, kept), db.count()], [[], kept]);
+    assert.is((await db.put('after', 'x')).version, first.lsn, 'the next LSN follows the last record kept');
+    await db.close();
+    db = await openDir(f.dir, engine);
+    assert.equal([db.get('after')?.toString(), db.count()], ['x', kept + 1]);
+    await db.close();
+  });
+
   wal('a body that does not decode, under a valid CRC, is CORRUPT', async () => {
     const f = copy(small);
     const { file, record } = findRecord(f.dir, 7n);

@@ -233,6 +233,13 @@ Status Engine::ReplaySegments(uint64_t redo, std::vector<LogLine>* logs, uint64_
         if (!s.ok()) return s;
         break;
       }
+      if (at == 0 && r.lsn != firsts[i]) {
+        // A segment is named after its first record: one that is not (a file renamed or
+        // copied by hand) cannot be placed in the LSN order, so its records are not replayed.
+        s = CorruptAt(file, at, "segment " + names[i] + " begins with LSN " + std::to_string(r.lsn), later, logs, &stop);
+        if (!s.ok()) return s;
+        break;
+      }
       if (!have_expected && r.lsn > redo) {
         s = CorruptAt(file, at,
                       "WAL starts at LSN " + std::to_string(r.lsn) + " but replay must start at " +

@@ -189,6 +189,11 @@ export class JsEngine implements Engine {
           this.corruptAt(file, at, `bad record (${r.reason})`, names.slice(i + 1));
           break;
         }
+        if (at === 0 && r.lsn !== firsts[i]) {
+          // A segment is named after its first record; one that is not cannot be placed in LSN order.
+          this.corruptAt(file, at, `segment ${names[i]} begins with LSN ${r.lsn}`, names.slice(i + 1));
+          break;
+        }
         if (expected === null && r.lsn > redo) {
           this.corruptAt(file, at, `WAL starts at LSN ${r.lsn} but replay must start at ${redo}: segments are missing`, names.slice(i + 1));
           break;
