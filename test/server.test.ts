@@ -171,6 +171,11 @@ for (const engine of ENGINES) {
     } while (cursor);
     assert.is(keys.length, 25);
     assert.equal(keys, [...keys].sort());
+    // a key that is not UTF-8 comes back as keyBase64
+    await c.db.put(Buffer.from([0x73, 0x3a, 0xff, 0xfe]), 'bin');
+    const bin = (await (await fetch(`${c.url}/v1/kv?prefix=s:&limit=1000`, { headers: bearer(c.admin) })).json()) as { items: { key?: string; keyBase64?: string }[] };
+    assert.equal(bin.items.filter((it) => it.keyBase64 !== undefined), [{ keyBase64: Buffer.from([0x73, 0x3a, 0xff, 0xfe]).toString('base64') }]);
+    assert.is(bin.items.length, 26);
     // a batch with one bad op writes nothing
     const bad = { ops: [{ op: 'put', key: 'b:1', value: 'x' }, { op: 'put', key: '_sys.users:x', value: 'y' }] };
     await problem(await fetch(`${c.url}/v1/batch`, { method: 'POST', headers: json(c.admin), body: JSON.stringify(bad) }), 403, 'PERMISSION_DENIED');

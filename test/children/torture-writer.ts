@@ -14,7 +14,7 @@
 import { open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
 import { emit } from './emit.js';
-import { exitWithParent } from './exit-with-parent.js';
+import { runLanes } from './lanes.js';
 
 const [dir, engine, roundArg, mode, seedArg] = process.argv.slice(2) as [string, EngineName, string, string, string];
 const round = Number(roundArg);
@@ -166,20 +166,4 @@ async function one(): Promise<void> {
   }
 }
 
-async function lane(): Promise<void> {
-  for (;;) await one();
-}
-
-async function checkpoints(): Promise<void> {
-  for (;;) {
-    emit({ t: 'cs' });
-    const { redoLsn } = await db.checkpoint();
-    emit({ t: 'cd', redo: String(redoLsn) });
-  }
-}
-
-exitWithParent();
-emit({ t: 'ready', next: String(next) });
-const lanes = 1 + rnd(16);
-for (let l = 0; l < lanes; l++) void lane();
-if (mode === 'checkpoint') void checkpoints();
+runLanes(db, one, 1 + rnd(16), mode === 'checkpoint', next);

@@ -8,6 +8,7 @@
  * Authorization: Bearer), authorizes on the key (the catalog's prefix permissions), calls
  * the store or AuthService, and turns errors into problem+json with stable codes.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
@@ -114,10 +115,6 @@ function commonPrefix(a: string, b: string): string {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return a.slice(0, i);
-}
-
-function isUtf8(buf: Buffer): boolean {
-  return Buffer.from(buf.toString('utf8'), 'utf8').equals(buf);
 }
 
 // ---------------------------------------------------------------- the plugin
