@@ -1,11 +1,13 @@
 /**
  * The published shape of the package: the platform packages in npm/<id>/, the
- * optionalDependencies that install them, napi-rs's target list and the loader's platform
+ * optionalDependencies that the pack step adds for them, napi-rs's target list and the loader's platform
  * table must agree; the exports map must name only files the build makes; the files
  * whitelist must carry everything an install needs. test/pack/run.mjs (CI, not npm test)
  * then packs and installs the real tarballs.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseTriple } from '@napi-rs/cli';
 import { test } from 'uvu';
@@ -55,9 +57,28 @@ test('each platform package is named, versioned and restricted for its platform'
   }
 });
 
-test('optionalDependencies name every platform package at exactly this version', () => {
-  const want = Object.fromEntries(PREBUILT_PLATFORMS.map((id) => [platformPackageName(id), main.version]));
-  assert.equal(main.optionalDependencies, want);
+test('the checkout lists no platform packages; the pack step adds every one at exactly this version', () => {
+  // They are not on the registry until a release publishes them, so a lock file cannot hold
+  // them: listed in the checkout, they break `npm ci` on a fresh clone (issue #13, item 6).
+  assert.is(main.optionalDependencies, undefined);
+  assert.is(main.scripts?.prepack, 'node scripts/platform-deps.mjs add');
+  assert.is(main.scripts?.postpack, 'node scripts/platform-deps.mjs restore');
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'platform-deps.mjs'), 'list'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const want = Object.fromEntries(PREBUILT_PLATFORMS.map((id) => [platformPackageName(id), main.version]).sort());
+  assert.equal(JSON.parse(r.stdout), want);
+});
+
+test('npm ci accepts package.json and package-lock.json as they are (in sync, as on a fresh clone)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvstore-ci-'));
+  try {
+    for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(repoRoot, f), path.join(dir, f));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    const r = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+    assert.is(r.status, 0, `npm ci --dry-run: ${r.stderr}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('napi-rs targets are the loader\'s platforms (npm run npm-dirs regenerates npm/ from them)', () => {

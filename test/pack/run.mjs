@@ -79,6 +79,13 @@ check(leftovers.length === 0, `the main tarball holds build or development lefto
 for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/ts/index.js', 'dist/ts/index.d.ts', 'dist/ts/errors.js', 'dist/ts/errors.d.ts', 'dist/ts/binding.js', 'binding.gyp', 'scripts/build-native.mjs', 'native/binding/addon.cc']) {
   check(mainFiles.includes(need), `the main tarball lacks ${need}`);
 }
+// The checked-in package.json lists no platform packages (so `npm ci` works on a clone);
+// prepack adds them for the tarball and postpack restores the checkout.
+const tarManifest = JSON.parse(run('tar -xzOf package.json', 'tar', ['-xzOf', path.join(tarballs, main.filename), 'package/package.json']).stdout);
+const platformDeps = JSON.parse(run('platform-deps list', process.execPath, [path.join(repo, 'scripts', 'platform-deps.mjs'), 'list']).stdout);
+check(JSON.stringify(tarManifest.optionalDependencies) === JSON.stringify(platformDeps), `the tarball's optionalDependencies are ${JSON.stringify(tarManifest.optionalDependencies)}`);
+check(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).optionalDependencies === undefined, 'npm pack left optionalDependencies in the checkout\'s package.json');
+check(!fs.existsSync(path.join(repo, 'package.json.prepack')), 'npm pack left package.json.prepack behind');
 console.log(`== pack: ${main.filename}: ${kb(main.size)} packed, ${kb(main.unpackedSize)} unpacked, ${main.entryCount} files`);
 check(main.size <= MAIN_BUDGET, `main tarball ${kb(main.size)} is over its ${kb(MAIN_BUDGET)} budget`);
 
