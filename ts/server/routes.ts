@@ -11,6 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
 import type { BatchOperation, Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
@@ -33,6 +34,8 @@ declare module 'fastify' {
   }
 }
 
+/** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'prefix', 'logLevel', 'logSerializers'];
 const MAX_SCAN = 1000;
 const MAX_BATCH = 1000;
 
@@ -120,6 +123,7 @@ function commonPrefix(a: string, b: string): string {
 // ---------------------------------------------------------------- the plugin
 
 export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (app, opts) => {
+  checkOptions('kvstoreRoutes', opts, PLUGIN_OPTIONS);
   const { store, auth } = opts;
   const metrics = opts.metrics ?? null;
   const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);

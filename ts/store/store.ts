@@ -12,6 +12,7 @@ import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
+import { checkOptions, optionNames } from '../options.js';
 
 export interface Entry {
   value: Buffer;
@@ -55,6 +56,12 @@ export interface StoreStats extends EngineStats {
   /** Entries the background TTL sweep has removed since open. */
   expired: number;
 }
+
+const PUT_OPTIONS = optionNames<PutOptions>({ ttlMs: true, ifVersion: true });
+const DELETE_OPTIONS = optionNames<DeleteOptions>({ ifVersion: true });
+const SCAN_OPTIONS = optionNames<ScanOptions>({ prefix: true, start: true, end: true, limit: true, reverse: true });
+const BATCH_PUT_FIELDS = optionNames<Extract<BatchOperation, { type: 'put' }>>({ type: true, key: true, value: true, ttlMs: true });
+const BATCH_DEL_FIELDS = optionNames<Extract<BatchOperation, { type: 'del' }>>({ type: true, key: true });
 
 const SCAN_PAGE = 1024;
 /** Appended to a key: the first key after it. */
@@ -203,6 +210,7 @@ export class Store {
 
   #put(keyFn: (key: Key) => Buffer, key: Key, value: Value, options: PutOptions): Promise<{ version: bigint }> {
     try {
+      checkOptions('put', options, PUT_OPTIONS);
       const k = keyFn(key);
       const v = toValue(value);
       const exp = this.#expiry(options.ttlMs);
@@ -220,6 +228,7 @@ export class Store {
 
   #delete(keyFn: (key: Key) => Buffer, key: Key, options: DeleteOptions): Promise<{ deleted: boolean }> {
     try {
+      checkOptions('delete', options, DELETE_OPTIONS);
       const k = keyFn(key);
       const ifv = Store.#version(options.ifVersion);
       const lsn = this.#engine.del(k, ifv, this.#opts.clock());
@@ -250,8 +259,14 @@ export class Store {
     try {
       if (!Array.isArray(ops) || ops.length === 0) throw new KvError('INVALID_ARGUMENT', 'batch needs a non-empty array of operations');
       const encoded: BatchOp[] = ops.map((op, i) => {
-        if (op?.type === 'put') return { type: 'put', key: keyFn(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
-        if (op?.type === 'del') return { type: 'del', key: keyFn(op.key) };
+        if (op?.type === 'put') {
+          checkOptions(`batch op ${i}`, op, BATCH_PUT_FIELDS);
+          return { type: 'put', key: keyFn(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
+        }
+        if (op?.type === 'del') {
+          checkOptions(`batch op ${i}`, op, BATCH_DEL_FIELDS);
+          return { type: 'del', key: keyFn(op.key) };
+        }
         throw new KvError('INVALID_ARGUMENT', `batch operation ${i} needs type 'put' or 'del'`);
       });
       const body = encodeBatchBody(encoded);
@@ -306,9 +321,11 @@ export class Store {
   }
 
   #scan(options: ScanOptions, system: boolean): Generator<[Buffer, Buffer]> {
+    checkOptions('scan', options, SCAN_OPTIONS);
     const [start, end] = this.#range(options);
     const limit = options.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
+    if (options.reverse !== undefined && typeof options.reverse !== 'boolean') throw new KvError('INVALID_ARGUMENT', 'reverse must be a boolean');
     const reverse = options.reverse === true;
     const ranges = system ? Store.#systemRanges(start, end) : Store.#dataRanges(start, end);
     if (reverse) ranges.reverse();
