@@ -3,7 +3,8 @@
  * the public API that takes an options object (store, batch operations, scans, the system
  * view, AuthService, the server plugin and kvstored's config), each called with a misspelled
  * or unknown name. Each must fail with UNKNOWN_OPTION and leave the store exactly as it was:
- * no record written (the next LSN has not moved), no data or catalog entry changed.
+ * no record written (the next LSN has not moved), no data or catalog entry changed. Over
+ * HTTP the options are query strings: every route refuses one it does not declare.
  */
 import Fastify from 'fastify';
 import { suite } from 'uvu';
@@ -136,6 +137,36 @@ for (const engine of ENGINES) {
 
   test.run();
 }
+
+// The HTTP API's options are its query strings: a parameter a route does not take is refused
+// (400) before the handler runs, on every route, so DELETE /v1/kv/a?ifVersion=... cannot delete.
+const http = suite(`HTTP query strings [${ENGINES[0]}]`);
+http('every /v1 route refuses a query parameter it does not declare, and nothing is written', async () => {
+  const db = await open({ dir: tempDir('opt-http'), engine: ENGINES[0]! });
+  const { version } = await db.put('a', '1');
+  // As buildServer() makes it: ajv refuses additional properties instead of removing them.
+  const app = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => void routes.push({ method: String(r.method), url: r.url }));
+  try {
+    await app.register(kvstoreRoutes, { prefix: '/v1', store: db, auth: null });
+    await app.ready();
+    assert.ok(routes.length >= 20, `only ${routes.length} routes seen`);
+    const before = snapshot(db);
+    for (const { method, url } of routes) {
+      const path = url.replace('*', 'a').replace(':name', 'owner');
+      const r = await app.inject({ method: method as 'GET', url: `${path}?ifVersion=${version}&bogus=1` });
+      assert.is(r.statusCode, 400, `${method} ${url}: ${r.body}`);
+    }
+    const del = await app.inject({ method: 'DELETE', url: `/v1/kv/a?ifVersion=${version + 1n}` });
+    assert.is(del.json<{ code: string }>().code, 'INVALID_ARGUMENT');
+    assert.is(snapshot(db), before);
+  } finally {
+    await app.close();
+    await db.close();
+  }
+});
+http.run();
 
 const unit = suite('nearestName');
 unit('suggests the valid name a typo most likely meant', () => {
