@@ -13,7 +13,8 @@
 // these implementations), --quick (fewer cases, shorter timings), --results (write
 // bench/RESULTS.md), --dir D (where trial directories go; default the OS temp dir),
 // --list (print scenarios and implementations). Any other --name value overrides that
-// parameter in every case that has it (e.g. --seconds 1, --inflight 16).
+// parameter in every case that has it (e.g. --seconds 1, --inflight 16); a name that no case
+// of the chosen scenarios has exits 2.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -284,6 +285,13 @@ for (const name of scenarios) {
 if (opt.list) {
   for (const s of specs) console.log(`${s.name}: ${s.impls.join(', ')} — baseline ${s.baseline}`);
   process.exit(0);
+}
+// A --name that no case of the chosen scenarios has is a typo (--secnds 1): refuse it, as the
+// library refuses unknown options, instead of running the default and labelling it as asked.
+const params = [...new Set(specs.flatMap((s) => s.cases({ keys: opt.keys, quick: opt.quick }).flatMap((c) => Object.keys(c))))];
+const { nearestName } = await import(pathToFileURL(path.join(root, 'dist', 'ts', 'options.js')).href);
+for (const name of Object.keys(overrides)) {
+  if (!params.includes(name)) fail(`unknown parameter --${name} for ${scenarios.join(', ')}; did you mean --${nearestName(name, params)}? (parameters: ${params.join(', ')})`);
 }
 
 const outDir = path.join(root, 'bench', 'out');

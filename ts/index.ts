@@ -7,5 +7,5 @@ export type { ErrorCode } from './errors.js';
 export { AuthService } from './auth/service.js';
 export type {
   AuthOptions, RequestContext, Principal, Decision, UserInfo, RoleInfo, ApiKeyInfo, ApiKeyOptions, GrantSpec, AuthStats,
-  Action, AuthSettings, Permission, AuditPage,
+  Action, AuthSettings, Permission, AuditPage, AuditOptions, CreateUserOptions, FirstAdminOptions, ListApiKeysOptions, RoleOptions,
 } from './auth/service.js';

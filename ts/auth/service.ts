@@ -20,6 +20,11 @@ import {
   type Action, type ApiKeyRecord, type AuthSettings, type Permission, type RoleRecord, type SigningKeyRecord, type UserRecord,
   checkActions, checkName, checkPrefix, checkSettings,
 } from '../catalog/schema.js';
+import {
+  type ApiKeyOptions, type AuditOptions, type AuthOptions, type CreateUserOptions, type FirstAdminOptions, type GrantSpec,
+  type ListApiKeysOptions, type RequestContext, type RoleOptions, NAMES, checkContext, grantNames,
+} from './options.js';
+import { checkOptions } from '../options.js';
 import { compileAllowList, ipAllowed, newApiKey, parseToken, secretMatches } from './apikeys.js';
 import { checkPassword, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { type PermissionSet, byteString, compile, match, wouldCycle } from './rbac.js';
@@ -28,17 +33,9 @@ import { type SessionClaims, newSigningKey, signSession, verifySession } from '.
 
 export type { Action, AuthSettings, Permission } from '../catalog/schema.js';
 export type { AuditPage } from '../catalog/catalog.js';
-
-export interface AuthOptions {
-  /** 32 bytes (Buffer, 64 hex digits or base64) for user metadata encryption. Without it, metadata is refused. */
-  masterKey?: Buffer | string;
-}
-
-/** Who asks for a change and from where: both go into the audit log. */
-export interface RequestContext {
-  actor?: string;
-  ip?: string;
-}
+export type {
+  ApiKeyOptions, AuditOptions, AuthOptions, CreateUserOptions, FirstAdminOptions, GrantSpec, ListApiKeysOptions, RequestContext, RoleOptions,
+} from './options.js';
 
 /** An authenticated caller. authorize() re-checks it against the catalog on every call. */
 export interface Principal {
@@ -79,22 +76,6 @@ export interface UserInfo {
 
 export type RoleInfo = RoleRecord;
 export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
-
-/** A grant or revoke: a role to a user, a role to a role (member inherits role), or actions on a prefix to a role. */
-export type GrantSpec =
-  | { role: string; user: string }
-  | { role: string; member: string }
-  | { role: string; prefix: string; actions?: Action[] };
-
-export interface ApiKeyOptions {
-  name: string;
-  /** A subset of the owner's roles; default: all of them (as they are at each request). */
-  roles?: string[];
-  /** Absolute expiry, ms since the epoch. */
-  expiresAt?: number;
-  /** CIDRs ('10.0.0.0/8', '::1') the key may be used from. */
-  allowIps?: string[];
-}
 
 export interface AuthStats {
   authOk: number;
@@ -160,8 +141,7 @@ export class AuthService {
 
   /** Opens the catalog of `store` (bootstrapping it on first use: built-in roles, a signing key; no users). */
   static async open(store: Store, options: AuthOptions = {}): Promise<AuthService> {
-    const known = new Set(['masterKey']);
-    for (const k of Object.keys(options)) if (!known.has(k)) throw new KvError('UNKNOWN_OPTION', `unknown auth option ${JSON.stringify(k)}`);
+    checkOptions('AuthService.open', options, NAMES.auth);
     const masterKey = options.masterKey === undefined ? null : parseMasterKey(options.masterKey);
     const catalog = await Catalog.open(store, () => newSigningKey(Date.now()));
     return new AuthService(catalog, masterKey);
@@ -190,7 +170,9 @@ export class AuthService {
   // ---------------------------------------------------------------- users
 
   /** Creates a user. Without a password the user can only use API keys. */
-  async createUser(name: string, options: { password?: string; roles?: string[]; metadata?: unknown } = {}, ctx: RequestContext = {}): Promise<UserInfo> {
+  async createUser(name: string, options: CreateUserOptions = {}, ctx: RequestContext = {}): Promise<UserInfo> {
+    checkOptions('createUser', options, NAMES.createUser);
+    checkContext('createUser', ctx);
     checkName('user', name);
     const s0 = this.#state();
     const hash = options.password === undefined ? null : await hashPassword(checkPassword(options.password, s0.settings), s0.settings.argon2);
@@ -211,7 +193,9 @@ export class AuthService {
    * The first admin of an empty catalog, from the operator's password, or a generated one that
    * is returned once (and never stored in plaintext). Refused once any admin exists.
    */
-  async createFirstAdmin(options: { name?: string; password?: string } = {}, ctx: RequestContext = {}): Promise<{ name: string; generatedPassword?: string }> {
+  async createFirstAdmin(options: FirstAdminOptions = {}, ctx: RequestContext = {}): Promise<{ name: string; generatedPassword?: string }> {
+    checkOptions('createFirstAdmin', options, NAMES.firstAdmin);
+    checkContext('createFirstAdmin', ctx);
     const name = options.name ?? 'admin';
     const s = this.#state();
     if ([...s.users.values()].some((u) => compile(u.roles, s.roles).superuser)) throw new KvError('ALREADY_EXISTS', 'an admin user exists already');
@@ -231,6 +215,7 @@ export class AuthService {
   }
 
   async setPassword(name: string, password: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('setPassword', ctx);
     const s0 = this.#state();
     need(s0.users.get(name), 'user', name);
     const hash = await hashPassword(checkPassword(password, s0.settings), s0.settings.argon2);
@@ -242,6 +227,7 @@ export class AuthService {
   }
 
   async lockUser(name: string, reason: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('lockUser', ctx);
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new KvError('INVALID_ARGUMENT', 'reason must be 1-500 characters');
     await this.#mutate((s, now) => {
       const u = need(s.users.get(name), 'user', name);
@@ -253,6 +239,7 @@ export class AuthService {
   }
 
   async unlockUser(name: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('unlockUser', ctx);
     await this.#mutate((s) => {
       const u = need(s.users.get(name), 'user', name);
       const record: UserRecord = { ...u, locked: null, lockedUntil: 0, failedLogins: 0 };
@@ -262,6 +249,7 @@ export class AuthService {
 
   /** Drops the user and its API keys, in one batch. */
   async dropUser(name: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('dropUser', ctx);
     await this.#mutate((s) => {
       need(s.users.get(name), 'user', name);
       this.#keepAnAdmin(s, name);
@@ -290,6 +278,7 @@ export class AuthService {
   }
 
   async setUserMetadata(name: string, metadata: unknown, ctx: RequestContext = {}): Promise<void> {
+    checkContext('setUserMetadata', ctx);
     const box = metadata === null ? null : this.#seal(name, metadata);
     await this.#mutate((s) => {
       const u = need(s.users.get(name), 'user', name);
@@ -330,6 +319,7 @@ export class AuthService {
    * with the same message.
    */
   async login(name: string, password: string, ctx: { ip?: string } = {}): Promise<{ token: string; expiresAt: number; principal: Principal }> {
+    checkOptions('login context', ctx, NAMES.loginContext);
     const s0 = this.#state();
     const target = typeof name === 'string' ? name.slice(0, 128) : '?';
     const u0 = typeof name === 'string' ? s0.users.get(name) : undefined;
@@ -425,6 +415,7 @@ export class AuthService {
    * one is logged out at once; keys retired longer than that are deleted.
    */
   async rotateSigningKey(ctx: RequestContext = {}): Promise<{ kid: string }> {
+    checkContext('rotateSigningKey', ctx);
     return this.#mutate((s, now) => {
       const fresh = newSigningKey(now);
       const changes: CatalogChange[] = [{ put: 'signingKey', record: fresh }];
@@ -439,6 +430,8 @@ export class AuthService {
   // ---------------------------------------------------------------- API keys
 
   async createApiKey(owner: string, options: ApiKeyOptions, ctx: RequestContext = {}): Promise<{ record: ApiKeyInfo; token: string }> {
+    checkOptions('createApiKey', options, NAMES.apiKey);
+    checkContext('createApiKey', ctx);
     const o = options as Partial<ApiKeyOptions>;
     checkName('API key', o?.name);
     if (o.allowIps !== undefined) {
@@ -525,6 +518,7 @@ export class AuthService {
   }
 
   async revokeApiKey(nameOrId: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('revokeApiKey', ctx);
     await this.#mutate((s, now) => {
       const id = s.apiKeyNames.get(nameOrId) ?? (s.apiKeys.has(nameOrId) ? nameOrId : undefined);
       const k = need(id === undefined ? undefined : s.apiKeys.get(id), 'API key', nameOrId);
@@ -533,16 +527,22 @@ export class AuthService {
     });
   }
 
-  listApiKeys(options: { owner?: string } = {}): ApiKeyInfo[] {
+  listApiKeys(options: ListApiKeysOptions = {}): ApiKeyInfo[] {
+    checkOptions('listApiKeys', options, NAMES.listApiKeys);
     const s = this.#state();
     return [...s.apiKeys.values()].filter((k) => options.owner === undefined || k.owner === options.owner).sort((a, b) => (a.name < b.name ? -1 : 1)).map(keyInfo);
   }
 
   // ---------------------------------------------------------------- roles and grants
 
-  async createRole(name: string, options: { permissions?: Permission[]; memberOf?: string[] } = {}, ctx: RequestContext = {}): Promise<RoleInfo> {
+  async createRole(name: string, options: RoleOptions = {}, ctx: RequestContext = {}): Promise<RoleInfo> {
+    checkOptions('createRole', options, NAMES.role);
+    checkContext('createRole', ctx);
     checkName('role', name);
-    const permissions = (options.permissions ?? []).map((p) => ({ prefix: checkPrefix(p?.prefix), actions: checkActions(p?.actions) }));
+    const permissions = (options.permissions ?? []).map((p, i) => {
+      checkOptions(`createRole permissions[${i}]`, p, NAMES.permission);
+      return { prefix: checkPrefix(p?.prefix), actions: checkActions(p?.actions) };
+    });
     const memberOf = [...new Set(options.memberOf ?? [])];
     return this.#mutate((s, now) => {
       if (s.roles.has(name)) throw new KvError('ALREADY_EXISTS', `role ${JSON.stringify(name)} exists`);
@@ -554,6 +554,7 @@ export class AuthService {
 
   /** Drops a role and every grant of it (to users, roles and API keys), in one batch. */
   async dropRole(name: string, ctx: RequestContext = {}): Promise<void> {
+    checkContext('dropRole', ctx);
     await this.#mutate((s) => {
       const r = need(s.roles.get(name), 'role', name);
       if (r.builtin) throw new KvError('INVALID_ARGUMENT', `role ${name} is built in`);
@@ -581,6 +582,8 @@ export class AuthService {
 
   async #grant(spec: GrantSpec, ctx: RequestContext, add: boolean): Promise<void> {
     const verb = add ? 'grant' : 'revoke';
+    checkContext(verb, ctx);
+    if (typeof spec === 'object' && spec !== null) checkOptions(verb, spec, grantNames(spec));
     if (typeof spec !== 'object' || spec === null || typeof spec.role !== 'string') throw new KvError('INVALID_ARGUMENT', `${verb} needs { role, user } | { role, member } | { role, prefix, actions }`);
     const audit = (target: string, detail: string): AuditInput => ({ ...actorOf(ctx), action: `${verb}`, target, ok: true, detail });
     if ('user' in spec) {
@@ -699,13 +702,15 @@ export class AuthService {
   }
 
   async updateSettings(patch: Partial<AuthSettings>, ctx: RequestContext = {}): Promise<AuthSettings> {
+    checkContext('updateSettings', ctx);
     return this.#mutate((s) => {
       const record = checkSettings(s.settings, patch);
       return { changes: [{ put: 'settings', record }], audit: [{ ...actorOf(ctx), action: 'settings.update', target: 'auth', ok: true, detail: Object.keys(patch).join(',') }], result: structuredClone(record) };
     });
   }
 
-  listAudit(options: { limit?: number; before?: string } = {}): AuditPage {
+  listAudit(options: AuditOptions = {}): AuditPage {
+    checkOptions('listAudit', options, NAMES.audit);
     this.#state();
     return this.#catalog.listAudit(options);
   }

@@ -15,6 +15,7 @@
  *   _sys.audit:<ms>.<seq>      AuditRecord                    append-only, newest last
  */
 import { KvError } from '../errors.js';
+import { checkOptions, optionNames } from '../options.js';
 
 export const CATALOG_VERSION = 1;
 
@@ -194,12 +195,14 @@ export function checkPrefix(prefix: unknown): string {
   return prefix;
 }
 
+const SETTINGS_NAMES = optionNames<AuthSettings>({ minPasswordLength: true, sessionTimeoutSec: true, lockoutThreshold: true, lockoutMinutes: true, argon2: true });
+const ARGON2_NAMES = optionNames<Argon2Settings>({ memoryKiB: true, iterations: true, parallelism: true });
+
 /** Settings after validation; `patch` may leave fields out. Refuses argon2 parameters under OWASP's floor. */
 export function checkSettings(base: AuthSettings, patch: unknown): AuthSettings {
   if (typeof patch !== 'object' || patch === null) throw new KvError('INVALID_ARGUMENT', 'settings must be an object');
+  checkOptions('auth settings', patch, SETTINGS_NAMES);
   const p = patch as Record<string, unknown>;
-  const known = new Set(['minPasswordLength', 'sessionTimeoutSec', 'lockoutThreshold', 'lockoutMinutes', 'argon2']);
-  for (const k of Object.keys(p)) if (!known.has(k)) throw new KvError('UNKNOWN_OPTION', `unknown auth setting ${JSON.stringify(k)}`);
   const int = (name: string, v: unknown, dflt: number, min: number, max: number): number => {
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new KvError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
@@ -207,7 +210,7 @@ export function checkSettings(base: AuthSettings, patch: unknown): AuthSettings 
   };
   const a = (p.argon2 ?? {}) as Record<string, unknown>;
   if (typeof a !== 'object' || a === null) throw new KvError('INVALID_ARGUMENT', 'argon2 must be an object');
-  for (const k of Object.keys(a)) if (!['memoryKiB', 'iterations', 'parallelism'].includes(k)) throw new KvError('UNKNOWN_OPTION', `unknown argon2 setting ${JSON.stringify(k)}`);
+  checkOptions('argon2 settings', a, ARGON2_NAMES);
   return {
     minPasswordLength: int('minPasswordLength', p.minPasswordLength, base.minPasswordLength, 8, 1024),
     sessionTimeoutSec: int('sessionTimeoutSec', p.sessionTimeoutSec, base.sessionTimeoutSec, 60, 7 * 86400),

@@ -93,7 +93,9 @@ export interface Engine {
   /** body = a BATCH record body (docs/on-disk-format.md). Applied atomically. */
   batch(body: Buffer, now: number): bigint;
   /**
-   * Keys in byte order within [start, end) (null = unbounded), at most `limit` (0 = no limit).
+   * Live entries in byte order within [start, end) (null = unbounded), at most `limit`
+   * (0 = no limit); expired entries are skipped and do not count. Fewer than `limit` only
+   * when no live entry of the range is left: the store's paging relies on it.
    * Returns [k0, v0, k1, v1, ...].
    */
   scan(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer[];

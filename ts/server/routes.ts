@@ -11,6 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
 import type { BatchOperation, Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
@@ -33,6 +34,9 @@ declare module 'fastify' {
   }
 }
 
+/** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'prefix', 'logLevel', 'logSerializers'];
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_SCAN = 1000;
 const MAX_BATCH = 1000;
 
@@ -120,6 +124,10 @@ function commonPrefix(a: string, b: string): string {
 // ---------------------------------------------------------------- the plugin
 
 export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (app, opts) => {
+  checkOptions('kvstoreRoutes', opts, PLUGIN_OPTIONS);
+  // A route that declares no query string takes none: a parameter it would ignore is refused
+  // (DELETE /kv/k?ifVersion=3 must not be an unconditional delete).
+  app.addHook('onRoute', (route) => void (route.schema?.querystring ?? (route.schema = { ...route.schema, querystring: NO_QUERY })));
   const { store, auth } = opts;
   const metrics = opts.metrics ?? null;
   const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);

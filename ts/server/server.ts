@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import { KvError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { AuthService } from '../auth/service.js';
 import type { Store } from '../store/store.js';
-import type { ServerConfig } from './config.js';
+import { FIELDS, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
@@ -32,6 +33,7 @@ function readPem(field: string, file: string | undefined): Buffer | undefined {
 }
 
 export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null): Promise<BuiltServer> {
+  checkOptions('buildServer config', config, FIELDS.map((f) => f.name));
   const cert = readPem('tls_cert', config.tlsCert);
   const key = readPem('tls_key', config.tlsKey);
   const ca = readPem('tls_ca', config.tlsCa);

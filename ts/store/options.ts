@@ -1,8 +1,9 @@
 /**
  * open() options: defaults → validation → interpretation, in that order (STYLE.md §4).
- * Misspelled option names are rejected by name.
+ * Misspelled option names are rejected by name (checkOptions, ts/options.ts).
  */
 import { KvError } from '../errors.js';
+import { checkOptions, optionNames } from '../options.js';
 import type { DurabilityCode, EngineConfig } from '../engine/types.js';
 
 export type Durability = 'always' | 'interval' | 'none';
@@ -42,10 +43,10 @@ export interface ResolvedOptions {
   onLog: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
-const KNOWN = new Set<string>([
-  'dir', 'engine', 'durability', 'intervalMs', 'shards', 'walSegmentBytes',
-  'checkpointWalBytes', 'truncateCorruptTail', 'clock', 'onLog',
-]);
+const OPEN_OPTIONS = optionNames<OpenOptions>({
+  dir: true, engine: true, durability: true, intervalMs: true, shards: true, walSegmentBytes: true,
+  checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true,
+});
 const DURABILITY: Record<Durability, DurabilityCode> = { always: 0, interval: 1, none: 2 };
 const MiB = 1024 * 1024;
 
@@ -64,9 +65,7 @@ function defaultLog(level: 'info' | 'warn' | 'error', message: string): void {
 
 export function resolveOptions(input: OpenOptions): ResolvedOptions {
   if (input === null || typeof input !== 'object') throw bad('open() needs an options object with a dir');
-  for (const k of Object.keys(input)) {
-    if (!KNOWN.has(k)) throw new KvError('UNKNOWN_OPTION', `unknown option "${k}"`);
-  }
+  checkOptions('open', input, OPEN_OPTIONS);
   const o = {
     engine: 'auto' as EngineKind,
     durability: 'always' as Durability,

@@ -11,7 +11,8 @@ import { NativeEngine } from '../engine/native.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, isSystemKey, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
+import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
+import { checkOptions, optionNames } from '../options.js';
 
 export interface Entry {
   value: Buffer;
@@ -56,7 +57,15 @@ export interface StoreStats extends EngineStats {
   expired: number;
 }
 
+const PUT_OPTIONS = optionNames<PutOptions>({ ttlMs: true, ifVersion: true });
+const DELETE_OPTIONS = optionNames<DeleteOptions>({ ifVersion: true });
+const SCAN_OPTIONS = optionNames<ScanOptions>({ prefix: true, start: true, end: true, limit: true, reverse: true });
+const BATCH_PUT_FIELDS = optionNames<Extract<BatchOperation, { type: 'put' }>>({ type: true, key: true, value: true, ttlMs: true });
+const BATCH_DEL_FIELDS = optionNames<Extract<BatchOperation, { type: 'del' }>>({ type: true, key: true });
+
 const SCAN_PAGE = 1024;
+/** Appended to a key: the first key after it. */
+const ZERO = Buffer.from([0]);
 /** TTL sweep: every SWEEP_MS, examine at most SWEEP_BUDGET entries (bounded work per tick). */
 const SWEEP_MS = 100;
 const SWEEP_BUDGET = 2000;
@@ -201,6 +210,7 @@ export class Store {
 
   #put(keyFn: (key: Key) => Buffer, key: Key, value: Value, options: PutOptions): Promise<{ version: bigint }> {
     try {
+      checkOptions('put', options, PUT_OPTIONS);
       const k = keyFn(key);
       const v = toValue(value);
       const exp = this.#expiry(options.ttlMs);
@@ -218,6 +228,7 @@ export class Store {
 
   #delete(keyFn: (key: Key) => Buffer, key: Key, options: DeleteOptions): Promise<{ deleted: boolean }> {
     try {
+      checkOptions('delete', options, DELETE_OPTIONS);
       const k = keyFn(key);
       const ifv = Store.#version(options.ifVersion);
       const lsn = this.#engine.del(k, ifv, this.#opts.clock());
@@ -248,8 +259,14 @@ export class Store {
     try {
       if (!Array.isArray(ops) || ops.length === 0) throw new KvError('INVALID_ARGUMENT', 'batch needs a non-empty array of operations');
       const encoded: BatchOp[] = ops.map((op, i) => {
-        if (op?.type === 'put') return { type: 'put', key: keyFn(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
-        if (op?.type === 'del') return { type: 'del', key: keyFn(op.key) };
+        if (op?.type === 'put') {
+          checkOptions(`batch op ${i}`, op, BATCH_PUT_FIELDS);
+          return { type: 'put', key: keyFn(op.key), value: toValue(op.value), expiresAt: this.#expiry(op.ttlMs) };
+        }
+        if (op?.type === 'del') {
+          checkOptions(`batch op ${i}`, op, BATCH_DEL_FIELDS);
+          return { type: 'del', key: keyFn(op.key) };
+        }
         throw new KvError('INVALID_ARGUMENT', `batch operation ${i} needs type 'put' or 'del'`);
       });
       const body = encodeBatchBody(encoded);
@@ -260,6 +277,7 @@ export class Store {
     }
   }
 
+  /** [start, end) of a scan: its bounds narrowed by its prefix (null = unbounded). */
   #range(o: ScanOptions): [Buffer | null, Buffer | null] {
     let start = toBound(o.start, 'start');
     let end = toBound(o.end, 'end');
@@ -272,32 +290,68 @@ export class Store {
     return [start, end];
   }
 
-  /** Entries in key order (bytes, unsigned), fetched lazily in pages. */
+  /**
+   * The parts of [start, end) the data API sees, in ascending order: the range minus the
+   * catalog's [SYSTEM_PREFIX, SYSTEM_END), which holds exactly the keys starting with `_sys.`.
+   * Scans and counts ask the engine for these parts only, so they never read (and never have
+   * to skip) a catalog key.
+   */
+  static #dataRanges(start: Buffer | null, end: Buffer | null): Array<[Buffer | null, Buffer | null]> {
+    const out: Array<[Buffer | null, Buffer | null]> = [];
+    const lowEnd = compareBytes(end, SYSTEM_PREFIX, 'high') < 0 ? end : SYSTEM_PREFIX;
+    if (compareBytes(start, lowEnd, 'low') < 0) out.push([start, lowEnd]);
+    const highStart = compareBytes(start, SYSTEM_END, 'low') > 0 ? start : SYSTEM_END;
+    if (compareBytes(highStart, end, 'high') < 0) out.push([highStart, end]);
+    return out;
+  }
+
+  /** The catalog's part of [start, end), for the system view; [] when they do not meet. */
+  static #systemRanges(start: Buffer | null, end: Buffer | null): Array<[Buffer | null, Buffer | null]> {
+    const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
+    const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
+    return compareBytes(s, e, 'low') < 0 ? [[s, e]] : [];
+  }
+
+  /**
+   * Entries in key order (bytes, unsigned), fetched lazily in pages. The options are checked
+   * here, at the call; the engine is first asked at the first next().
+   */
   scan(options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
     return this.#scan(options, false);
   }
 
-  *#scan(options: ScanOptions, system: boolean): Generator<[Buffer, Buffer]> {
-    let [start, end] = this.#range(options);
-    if (system) {
-      if (compareBytes(start, SYSTEM_PREFIX, 'low') < 0) start = SYSTEM_PREFIX;
-      if (compareBytes(end, SYSTEM_END, 'high') > 0) end = SYSTEM_END;
-      if (compareBytes(start, end, 'low') >= 0) return;
-    }
+  #scan(options: ScanOptions, system: boolean): Generator<[Buffer, Buffer]> {
+    checkOptions('scan', options, SCAN_OPTIONS);
+    const [start, end] = this.#range(options);
+    const limit = options.limit ?? Infinity;
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
+    if (options.reverse !== undefined && typeof options.reverse !== 'boolean') throw new KvError('INVALID_ARGUMENT', 'reverse must be a boolean');
     const reverse = options.reverse === true;
-    let left = options.limit ?? Infinity;
-    if (left !== Infinity && (!Number.isInteger(left) || left < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
-    while (left > 0) {
-      const page = this.#call(() => this.#engine.scan(start, end, Math.min(SCAN_PAGE, left), reverse, this.#opts.clock()));
-      for (let i = 0; i < page.length && left > 0; i += 2) {
-        if (!system && isSystemKey(page[i]!)) continue;
-        left--;
-        yield [page[i]!, page[i + 1]!];
+    const ranges = system ? Store.#systemRanges(start, end) : Store.#dataRanges(start, end);
+    if (reverse) ranges.reverse();
+    return this.#pages(ranges, limit, reverse);
+  }
+
+  /**
+   * Yields up to `limit` entries of `ranges` (disjoint, in scan order), a page at a time.
+   * Each page resumes from the last key the engine returned, and a range is done when the
+   * engine returns fewer entries than asked for (its contract: fewer only when none are left).
+   * Nothing is filtered here, so what the engine returns and what is yielded are the same
+   * entries and the two counts cannot drift apart.
+   */
+  *#pages(ranges: Array<[Buffer | null, Buffer | null]>, limit: number, reverse: boolean): Generator<[Buffer, Buffer]> {
+    let left = limit;
+    for (let [start, end] of ranges) {
+      while (left > 0) {
+        const ask = Math.min(SCAN_PAGE, left);
+        const page = this.#call(() => this.#engine.scan(start, end, ask, reverse, this.#opts.clock()));
+        for (let i = 0; i < page.length; i += 2) yield [page[i]!, page[i + 1]!];
+        left -= page.length / 2;
+        if (page.length < ask * 2) break;
+        const last = page[page.length - 2]!;
+        if (reverse) end = last;
+        else start = Buffer.concat([last, ZERO]);
       }
-      if (page.length < SCAN_PAGE * 2) return;
-      const last = page[page.length - 2]!;
-      if (reverse) end = last;
-      else start = Buffer.concat([last, Buffer.from([0])]);
     }
   }
 
@@ -305,10 +359,8 @@ export class Store {
   count(prefix?: Key): number {
     const [start, end] = this.#range({ prefix });
     const now = this.#opts.clock();
-    let n = this.#call(() => this.#engine.count(start, end, now));
-    const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
-    const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
-    if (compareBytes(s, e, 'low') < 0) n -= this.#call(() => this.#engine.count(s, e, now));
+    let n = 0;
+    for (const [s, e] of Store.#dataRanges(start, end)) n += this.#call(() => this.#engine.count(s, e, now));
     return n;
   }
 
