@@ -2,6 +2,7 @@
 // Crash torture at scale (not part of `npm test`): compiles the TypeScript, then runs
 // dist/test/torture/torture.js with the given arguments, e.g.
 //   node scripts/torture.mjs --rounds 1000 --engines native,js
+//   node scripts/torture.mjs --rounds 200 --durability interval --interval-ms 40
 // See test/torture/torture.ts for every option and what each round checks.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';

@@ -170,6 +170,11 @@ class Engine {
   // Blocks until every record submitted so far is durable (or the WAL failed).
   void WaitDurable();
 
+  // Blocks until every WAL record with lsn <= `lsn` is written and fdatasynced, whatever
+  // the durability policy (a flush request makes the flusher sync even under `none`).
+  // Returns the WAL's failure, or Closed if the engine stops first.
+  Status SyncWalThrough(uint64_t lsn);
+
   int AddListener(EngineListener listener);
   void RemoveListener(int id);
 
@@ -267,6 +272,9 @@ class Engine {
 
   std::atomic<uint64_t> applied_lsn_{0};
   std::atomic<uint64_t> durable_lsn_{0};
+  // Every record up to here is fdatasynced (== durable_lsn_ under `always`). Written by
+  // the flusher; SyncWalThrough waits on it (durable_cv_).
+  std::atomic<uint64_t> synced_lsn_{0};
   std::atomic<int64_t> last_now_{0};
   std::atomic<bool> closed_{false};
 

@@ -1,22 +1,26 @@
 /**
- * Crash-test child: argv = dir engine round mode(mixed|checkpoint) seed.
- * Opens the store (durability 'always') and writes a random mix until SIGKILLed, with up
- * to 16 writes in flight. One JSON line per event on stdout, written synchronously:
+ * Crash-test child: argv = dir engine round mode(mixed|checkpoint) seed
+ * [durability(always) intervalMs(100) pace(busy|paced)].
+ * Opens the store and writes a random mix until SIGKILLed, with up to 16 writes in flight
+ * (pace: test/children/lanes.ts). One JSON line per event on stdout, written synchronously:
  *   {t:'ready', next}                         open, next LSN
  *   {t:'s', i, op, k?, v?, kv?, tag?}          about to submit write i (printed BEFORE the call,
  *                                             so every write that can reach the disk is listed)
- *   {t:'a', i, ver?, r?, d?}                  write i acknowledged (its promise resolved)
+ *   {t:'a', i, ver?, r?, d?, ts}              write i acknowledged (its promise resolved) at
+ *                                             monotonic time ts, ms (emit.ts, monoMs)
  *   {t:'e', i, code}                          write i failed (never expected)
  *   {t:'cs'} / {t:'cd', redo}                 checkpoint started / finished
+ *   {t:'f', ms}                               longest fdatasync so far, at most (not under always)
  * Submission order is LSN order: this process is single-threaded and every submitted
  * write produces exactly one record (deletes only target keys present in the submitted state).
  */
-import { open } from '../../ts/index.js';
+import { type Durability, open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
-import { emit } from './emit.js';
+import { ack, emit } from './emit.js';
 import { runLanes } from './lanes.js';
 
-const [dir, engine, roundArg, mode, seedArg] = process.argv.slice(2) as [string, EngineName, string, string, string];
+const [dir, engine, roundArg, mode, seedArg, durability = 'always', intervalArg = '100', pace = 'busy'] =
+  process.argv.slice(2) as [string, EngineName, string, string, string, Durability?, string?, string?];
 const round = Number(roundArg);
 
 let seed = Number(seedArg) >>> 0;
@@ -34,12 +38,20 @@ function value(): string {
   return s.slice(0, len);
 }
 
+/**
+ * Under `always`, small segments and frequent checkpoints, so kills land in segment
+ * switches and checkpoints often. Under interval/none a segment switch costs the writer
+ * two syncs (segment, directory) that writes must queue behind; at 64 KiB the writer spends
+ * its time switching and falls behind, which no production size (64 MiB) does, so 1 MiB.
+ */
+const segmentBytes = durability === 'always' ? 64 * 1024 : 1024 * 1024;
 const db = await open({
   dir,
   engine,
-  durability: 'always',
-  walSegmentBytes: 64 * 1024,
-  checkpointWalBytes: mode === 'checkpoint' ? 0 : 256 * 1024,
+  durability,
+  intervalMs: Number(intervalArg),
+  walSegmentBytes: segmentBytes,
+  checkpointWalBytes: mode === 'checkpoint' ? 0 : 4 * segmentBytes,
   onLog: () => undefined,
 });
 
@@ -80,21 +92,21 @@ async function one(): Promise<void> {
       state.set(k, v);
       addPlain(k);
       const { version } = await db.put(k, v);
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 50) {
       const k = plain[rnd(plain.length)]!;
       const v = value();
       emit({ t: 's', i, op: 'put', k, v });
       state.set(k, v);
       const { version } = await db.put(k, v);
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 60) {
       const k = plain[rnd(plain.length)]!;
       emit({ t: 's', i, op: 'del', k });
       state.delete(k);
       removePlain(k);
       const { deleted } = await db.delete(k);
-      emit({ t: 'a', i, d: deleted });
+      ack(i, { d: deleted });
     } else if (roll < 80) {
       const k = `c:${rnd(4)}`;
       const by = BigInt(rnd(200) - 50);
@@ -102,18 +114,24 @@ async function one(): Promise<void> {
       emit({ t: 's', i, op: 'incr', k, v: String(r), by: String(by) });
       state.set(k, String(r));
       const got = await db.incr(k, by);
-      emit({ t: 'a', i, r: String(got) });
+      ack(i, { r: String(got) });
     } else {
       const tag = `r${round}b${fresh++}`;
       const kv = Array.from({ length: 2 + rnd(4) }, (_, j) => [`b:${tag}:${j}`, `${tag}|${value()}`] as [string, string]);
       emit({ t: 's', i, op: 'batch', tag, kv });
       for (const [k, v] of kv) state.set(k, v);
       const { version } = await db.batch(kv.map(([key, v]) => ({ type: 'put' as const, key, value: v })));
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     }
   } catch (err) {
     emit({ t: 'e', i, code: String((err as { code?: unknown }).code) });
   }
 }
 
-runLanes(db, one, 1 + rnd(16), mode === 'checkpoint', db.stats().nextLsn);
+runLanes(db, one, {
+  lanes: 1 + rnd(16),
+  checkpointLoop: mode === 'checkpoint',
+  next: db.stats().nextLsn,
+  paced: pace === 'paced',
+  reportSyncs: durability !== 'always',
+});

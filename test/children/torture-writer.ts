@@ -1,5 +1,6 @@
 /**
- * Torture child: argv = dir engine round mode seed, mode one of
+ * Torture child: argv = dir engine round mode seed [durability intervalMs pace] (the
+ * last three as for crash-writer), mode one of
  *   mixed       automatic checkpoints every 256 KiB of WAL
  *   checkpoint  checkpoints back to back, so kills land mid-checkpoint
  *   large       like mixed, with many 64–384 KiB values
@@ -11,12 +12,13 @@
  * write a record, every later acked version would be off by one and the checker says so).
  * The store runs on a clock this child sets before each write, so it knows every expiresAt.
  */
-import { open } from '../../ts/index.js';
+import { type Durability, open } from '../../ts/index.js';
 import type { EngineName } from '../helpers.js';
-import { emit } from './emit.js';
+import { ack, emit } from './emit.js';
 import { runLanes } from './lanes.js';
 
-const [dir, engine, roundArg, mode, seedArg] = process.argv.slice(2) as [string, EngineName, string, string, string];
+const [dir, engine, roundArg, mode, seedArg, durability = 'always', intervalArg = '100', pace = 'busy'] =
+  process.argv.slice(2) as [string, EngineName, string, string, string, Durability?, string?, string?];
 const round = Number(roundArg);
 const HOUR = 3_600_000;
 
@@ -42,9 +44,11 @@ let now = Date.now();
 const db = await open({
   dir,
   engine,
-  durability: 'always',
-  walSegmentBytes: 64 * 1024,
-  checkpointWalBytes: mode === 'checkpoint' ? 0 : 256 * 1024,
+  durability,
+  intervalMs: Number(intervalArg),
+  // Under interval/none, larger segments, as in crash-writer (which says why).
+  walSegmentBytes: durability === 'always' ? 64 * 1024 : 1024 * 1024,
+  checkpointWalBytes: mode === 'checkpoint' ? 0 : durability === 'always' ? 256 * 1024 : 4 * 1024 * 1024,
   clock: () => now,
   onLog: () => undefined,
 });
@@ -104,14 +108,14 @@ async function one(): Promise<void> {
       state.set(k, { v, ver });
       addPlain(k);
       const { version } = await db.put(k, v);
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 38) {
       const k = pick();
       const v = value();
       emit({ t: 's', i, op: 'put', k, v });
       state.set(k, { v, ver });
       const { version } = await db.put(k, v);
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 46) {
       const k = pick();
       const v = value();
@@ -119,7 +123,7 @@ async function one(): Promise<void> {
       emit({ t: 's', i, op: 'put', k, v, cas: String(ifVersion) });
       state.set(k, { v, ver });
       const { version } = await db.put(k, v, { ifVersion });
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 54) {
       const k = pick();
       const cas = rnd(2) === 0;
@@ -129,7 +133,7 @@ async function one(): Promise<void> {
       removePlain(k);
       const { deleted } = await db.delete(k, cas ? { ifVersion } : {});
       if (!deleted) emit({ t: 'e', i, code: 'NOT_DELETED' });
-      emit({ t: 'a', i, d: deleted });
+      ack(i, { d: deleted });
     } else if (roll < 60) {
       // A long TTL on a fresh key: must come back with exactly this expiresAt.
       const k = `l:${round}:${fresh++}`;
@@ -138,13 +142,13 @@ async function one(): Promise<void> {
       emit({ t: 's', i, op: 'put', k, v, exp });
       state.set(k, { v, ver });
       const { version } = await db.put(k, v, { ttlMs: HOUR });
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 66) {
       // A 1 ms TTL: expired by the time anything checks.
       const k = `t:${round}:${fresh++}`;
       emit({ t: 's', i, op: 'put', k, v: 'short', short: true });
       const { version } = await db.put(k, 'short', { ttlMs: 1 });
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     } else if (roll < 82) {
       const k = `c:${rnd(4)}`;
       const by = BigInt(rnd(200) - 50);
@@ -152,18 +156,24 @@ async function one(): Promise<void> {
       emit({ t: 's', i, op: 'incr', k, v: String(r), by: String(by) });
       state.set(k, { v: String(r), ver });
       const got = await db.incr(k, by);
-      emit({ t: 'a', i, r: String(got) });
+      ack(i, { r: String(got) });
     } else {
       const tag = `r${round}b${fresh++}`;
       const kv = Array.from({ length: 2 + rnd(6) }, (_, j) => [`b:${tag}:${j}`, `${tag}|${value()}`] as [string, string]);
       emit({ t: 's', i, op: 'batch', tag, kv });
       for (const [k, v] of kv) state.set(k, { v, ver });
       const { version } = await db.batch(kv.map(([key, v]) => ({ type: 'put' as const, key, value: v })));
-      emit({ t: 'a', i, ver: String(version) });
+      ack(i, { ver: String(version) });
     }
   } catch (err) {
     emit({ t: 'e', i, code: String((err as { code?: unknown }).code) });
   }
 }
 
-runLanes(db, one, 1 + rnd(16), mode === 'checkpoint', next);
+runLanes(db, one, {
+  lanes: 1 + rnd(16),
+  checkpointLoop: mode === 'checkpoint',
+  next,
+  paced: pace === 'paced',
+  reportSyncs: durability !== 'always',
+});
