@@ -31,6 +31,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     kvPrincipal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * The route needs no credentials (login). Set on the route itself, never inferred from
+     * the URL: a key route whose key ends like a public route's path is still a key route.
+     */
+    kvPublic?: boolean;
+  }
 }
 
 const MAX_SCAN = 1000;
@@ -145,13 +152,13 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     return new KvError('RATE_LIMITED', `rate limit reached; retry in ${wait} s`);
   };
 
-  // Authentication for everything but login: an API key or a session token, never both.
+  // Every request counts against its IP first (floods of bad credentials and logins included).
+  // Then authentication, for every route not marked public by its own config (kvPublic): an
+  // API key or a session token, never both; then the per-principal limit once it is known.
   app.addHook('onRequest', async (request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0]!;
-    if (path.endsWith('/auth/login')) return;
-    // Per IP first (floods of bad credentials included), then per principal once known.
     const ipWait = ipLimiter.hit(request.ip);
     if (ipWait > 0) throw limited(reply, ipWait, 'ip');
+    if (request.routeOptions.config.kvPublic === true) return;
     if (auth) {
       const apiKey = request.headers['x-api-key'];
       const authz = request.headers.authorization;
@@ -167,9 +174,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     }
   });
 
+  // With auth on, a request without a principal (a public route calling this by mistake) is
+  // refused as unauthenticated (401) by authorize() itself, not a TypeError answered 500.
   const allow = (request: FastifyRequest, action: Action | 'admin', key?: string): void => {
     if (!auth) return;
-    const d = auth.authorize(request.kvPrincipal!, action, key);
+    const d = auth.authorize(request.kvPrincipal, action, key);
     if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
     if (!d.allow) throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
   };
@@ -297,6 +306,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
 
   // ------------------------------------------------------------ sessions
   app.post('/auth/login', {
+    config: { kvPublic: true },
     schema: { body: { type: 'object', required: ['name', 'password'], additionalProperties: false, properties: { name, password: { type: 'string', minLength: 1, maxLength: 1024 } } }, response: errors },
   }, async (request, reply) => {
     const wait = loginLimiter.hit(request.ip);
