@@ -176,6 +176,6 @@ export class RemoteBackend implements Backend {
     };
   }
   async close(): Promise<void> {
-    // fetch keeps no state that needs closing
+    await this.api.close();
   }
 }

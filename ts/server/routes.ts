@@ -311,7 +311,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   }, async (request, reply) => {
     const wait = loginLimiter.hit(request.ip);
     if (wait > 0) throw limited(reply, wait, 'login');
-    if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server');
+    if (!auth) throw authDisabled();
     const { name: user, password } = request.body as { name: string; password: string };
     const { token, expiresAt } = await auth.login(user, password, { ip: request.ip });
     return { token, expiresAt: new Date(expiresAt).toISOString() };
@@ -324,11 +324,30 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   });
 
   // ------------------------------------------------------------ administration (admin role)
+  // With auth off every caller may do everything, so the store's admin routes (stats,
+  // checkpoint) answer anyone who reaches the port, like the data routes do; the catalog's
+  // routes answer AUTH_DISABLED, since there is no catalog to manage.
   await app.register(async (admin: FastifyInstance) => {
-    admin.addHook('preHandler', async (request) => {
-      allow(request, 'admin');
-      if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server: there is no catalog to manage');
+    admin.addHook('preHandler', async (request) => allow(request, 'admin'));
+    admin.post('/checkpoint', async () => {
+      const end = metrics?.checkpointSeconds.startTimer();
+      const { redoLsn } = await store.checkpoint();
+      end?.();
+      return { redoLsn: String(redoLsn) };
     });
+    admin.get('/stats', async () => {
+      const s = store.stats();
+      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
+    });
+    await admin.register(catalogRoutes);
+  }, { prefix: '/admin' });
+
+  async function catalogRoutes(admin: FastifyInstance): Promise<void> {
+    if (!auth) {
+      admin.addHook('preHandler', async () => {
+        throw authDisabled();
+      });
+    }
     const a = auth!;
     admin.get('/users', async () => ({ users: a.listUsers() }));
     admin.get('/users/:name', async (request) => {
@@ -419,15 +438,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     admin.get('/settings', async () => a.getSettings());
     admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));
     admin.post('/signing-keys/rotate', async (request) => a.rotateSigningKey(ctx(request)));
-    admin.post('/checkpoint', async () => {
-      const end = metrics?.checkpointSeconds.startTimer();
-      const { redoLsn } = await store.checkpoint();
-      end?.();
-      return { redoLsn: String(redoLsn) };
-    });
-    admin.get('/stats', async () => {
-      const s = store.stats();
-      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: a.stats() };
-    });
-  }, { prefix: '/admin' });
+  }
 };
+
+/** What a login or catalog route answers on a server with authentication off. */
+function authDisabled(): KvError {
+  return new KvError('AUTH_DISABLED', 'authentication is off on this server (kvstored --no-auth / auth = false): there are no users, roles or API keys to log in as or manage. Restart it with authentication on, or stop it and use kvctl --data-dir on its directory');
+}
