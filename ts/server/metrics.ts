@@ -9,6 +9,7 @@ import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
 import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import { type Store, systemView } from '../store/store.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -24,10 +25,7 @@ export class Metrics {
   constructor(store: Store, auth: AuthService | null) {
     this.#store = store;
     const r = this.registry;
-    client.collectDefaultMetrics({ register: r, prefix: 'kvstore_' });
-    // prom-client's totals of active handles, requests and resources are gauges named *_total,
-    // which Prometheus tooling rejects (promtool check metrics); the per-type gauges stay.
-    for (const name of ['kvstore_nodejs_active_handles_total', 'kvstore_nodejs_active_requests_total', 'kvstore_nodejs_active_resources_total']) r.removeSingleMetric(name);
+    collectProcessMetrics(r, 'kvstore_');
     this.requests = new client.Counter({ name: 'kvstore_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
     this.latency = new client.Histogram({
       name: 'kvstore_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], registers: [r],
