@@ -63,8 +63,10 @@ test('mutual TLS: kvctl and kvb with --cacert/--cert/--key or their environment 
     ok(await kv([...flags, 'login', 'admin', '--password-stdin'], { input: `${ADMIN_PASSWORD}\n` }));
     ok(await kv([...flags, 'put', 'tls:k', 'over mTLS']));
     assert.is(ok(await kv([...flags, 'get', 'tls:k'])).stdout.includes('over mTLS'), true);
-    const s = JSON.parse(ok(await kv([...flags, 'status'])).stdout) as { auth: boolean };
+    const s = JSON.parse(ok(await kv([...flags, 'status'])).stdout) as { auth: boolean; keys: number; dataKeys: number };
     assert.is(s.auth, true);
+    assert.is(s.dataKeys, 1, 'tls:k; the catalog entries are not data keys');
+    assert.ok(s.keys > s.dataKeys);
     // the same from the environment
     const env = { KVCTL_TLS_CA: p('ca.pem'), KVCTL_TLS_CERT: p('client.pem'), KVCTL_TLS_KEY: p('client.key') };
     assert.is((JSON.parse(ok(await kv(['whoami'], { env })).stdout) as { user: string }).user, 'admin');

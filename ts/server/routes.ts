@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
-import type { BatchOperation, Store } from '../store/store.js';
+import { type BatchOperation, type Store, systemView } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 
@@ -337,7 +337,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     });
     admin.get('/stats', async () => {
       const s = store.stats();
-      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
+      // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
+      return {
+        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
+        catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
+      };
     });
     await admin.register(catalogRoutes);
   }, { prefix: '/admin' });
