@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { CSV_COLUMNS } from '../ts/cli/bench/report.js';
 import { ADMIN_PASSWORD, KVB, KVCTL, type Run, type Server, closedPort, runCli, startCli, startKvstored, until } from './cli-proc.js';
 import { ENGINES, tempDir } from './helpers.js';
+import { assertPromtoolAccepts } from './promtool.js';
 
 const test = suite('kvb');
 const root = tempDir('kvb');
@@ -144,6 +145,7 @@ test('load: open loop at a fixed rate; Prometheus metrics while it runs; sent = 
   assert.match(text, 'kvb_target_rate 200');
   assert.match(text, /kvb_requests_total\{op="get",outcome="(ok|miss)"\} \d+/);
   assert.match(text, 'kvb_response_time_seconds_bucket');
+  assertPromtoolAccepts(text, 'kvb load /metrics');
   const done = await run.done;
   assert.is(done.code, 0, done.stderr);
   const r = JSON.parse(done.stdout) as { sent: number; completed: number; dropped: number; errors: number; achievedRate: number; responseTime: Lat; serviceTime: Lat; byOp: Record<string, Lat> };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ENGINES, repoRoot, tempDir } from './helpers.js';
+import { makeCerts } from './tls-certs.js';
 
 const MAIN = path.join(repoRoot, 'dist', 'ts', 'server', 'main.js');
 const PW = 'operator password 42';
@@ -169,22 +170,6 @@ test('SIGTERM with requests in flight: they finish (or are refused cleanly), the
   b.child.kill('SIGTERM');
   assert.is(await b.exited, 0);
 });
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA, a server certificate for 127.0.0.1 / localhost, and a client certificate, all signed by the CA. */
-function makeCerts(): string {
-  const dir = tempDir('tls');
-  openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=kvstore test CA');
-  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
-  openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=client');
-  openssl(dir, 'x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
-  return dir;
-}
 
 function get(url: string, opts: https.RequestOptions): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

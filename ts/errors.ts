@@ -18,6 +18,7 @@ export const ERRORS = {
   NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
   AUTH_FAILED: { status: 401, message: 'Authentication failed' },
   PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
+  AUTH_DISABLED: { status: 409, message: 'Authentication is off on this server: it has no users, roles or API keys' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   ALREADY_EXISTS: { status: 409, message: 'A catalog object with that name already exists' },
   PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy' },

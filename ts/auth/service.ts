@@ -670,8 +670,11 @@ export class AuthService {
   /**
    * May `principal` do `action` on `key`? 'admin' (catalog administration) needs the admin
    * role and no key. Keys under `_sys.` are refused to every data action, whatever the grants.
+   * No principal (null or undefined: the caller skipped authentication) is refused with
+   * `invalid: true`, which a server answers 401, never allowed and never a throw.
    */
-  authorize(principal: Principal, action: Action | 'admin', key?: string | Uint8Array): Decision {
+  authorize(principal: Principal | null | undefined, action: Action | 'admin', key?: string | Uint8Array): Decision {
+    if (!principal) return { allow: false, reason: 'no credentials', invalid: true };
     const s = this.#state();
     const why = this.#invalid(s, principal, this.#catalog.now());
     if (why) return { allow: false, reason: why, invalid: true };

@@ -149,7 +149,7 @@ export class RemoteBackend implements Backend {
     const r = JSON.parse(ready.body.toString('utf8') || '{}') as { status?: string; engine?: string; auth?: boolean };
     const s = await this.api.json<{
       engine: string; durability: string; keys: number; nextLsn: string; durableLsn: string; walBytes: number; walSegments: number;
-      lastCheckpointLsn: string; checkpoints: number; fsyncs: number; maxGroupCommit: number; expired: number;
+      lastCheckpointLsn: string; checkpoints: number; fsyncs: number; maxGroupCommit: number; expired: number; catalogKeys?: number;
       memory: { rss: number; heapUsed: number; external: number };
     }>('GET', '/v1/admin/stats');
     return {
@@ -160,6 +160,8 @@ export class RemoteBackend implements Backend {
       durability: s.durability,
       auth: r.auth ?? null,
       keys: s.keys,
+      // data keys: every entry but the catalog's (expired ones not yet swept included); an older server does not say
+      dataKeys: s.catalogKeys === undefined ? null : s.keys - s.catalogKeys,
       nextLsn: s.nextLsn,
       durableLsn: s.durableLsn,
       walBytes: s.walBytes,
@@ -176,6 +178,6 @@ export class RemoteBackend implements Backend {
     };
   }
   async close(): Promise<void> {
-    // fetch keeps no state that needs closing
+    await this.api.close();
   }
 }

@@ -3,8 +3,10 @@
  * credential, turns problem+json answers into CliErrors carrying the server's stable code,
  * and an unreachable server into UNREACHABLE (exit 1).
  */
+import type { Agent, fetch as undiciFetch } from 'undici';
 import { CliError } from './common.js';
 import type { Credential } from './credentials.js';
+import { type TlsMaterial, isTlsFailure, tlsHint } from './tls.js';
 
 export interface ApiResponse {
   status: number;
@@ -34,7 +36,27 @@ export class ApiClient {
     private readonly timeoutMs: number,
     /** Said after an AUTH_FAILED when there were no credentials (how to get some). */
     private readonly credentialNote?: string,
+    /** A CA and/or client certificate (--cacert, --cert, --key); null = the platform's defaults. */
+    private readonly tls: TlsMaterial | null = null,
   ) {}
+
+  /** undici's fetch with an Agent carrying the TLS material; loaded only when TLS options are given. */
+  #tlsFetch?: Promise<{ fetch: typeof undiciFetch; agent: Agent }>;
+
+  #fetch(u: URL, init: RequestInit): Promise<Response> {
+    if (!this.tls) return fetch(u, init);
+    const tls = this.tls;
+    this.#tlsFetch ??= import('undici').then((m) => ({ fetch: m.fetch, agent: new m.Agent({ connect: { ...tls } }) }));
+    // Node's global fetch and the undici package are separate copies: the Agent goes with its own fetch.
+    return this.#tlsFetch.then(({ fetch: f, agent }) => f(u, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }) as unknown as Promise<Response>);
+  }
+
+  /** Closes the TLS agent's connections, if one was made. */
+  async close(): Promise<void> {
+    const t = this.#tlsFetch;
+    this.#tlsFetch = undefined;
+    if (t) await (await t).agent.close();
+  }
 
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse> {
     const u = new URL(this.url + path);
@@ -52,12 +74,13 @@ export class ApiClient {
     }
     let res: Response;
     try {
-      res = await fetch(u, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+      res = await this.#fetch(u, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       if (e.name === 'TimeoutError') throw new CliError('UNREACHABLE', `${method} ${u.origin}${u.pathname}: no answer within ${this.timeoutMs} ms`);
       const why = e.cause?.code ?? e.cause?.message ?? e.message;
-      throw new CliError('UNREACHABLE', `cannot reach ${this.url}: ${why}`);
+      const hint = u.protocol === 'https:' && isTlsFailure(e.cause?.code) ? ` (${tlsHint('KVCTL')})` : '';
+      throw new CliError('UNREACHABLE', `cannot reach ${this.url}: ${why}${hint}`);
     }
     const buf = Buffer.from(await res.arrayBuffer());
     if (res.status >= 400 && !(opts.accept ?? []).includes(res.status)) throw this.#problem(res, buf);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type Cell, fields, fraction, json, nonNegativeInt, normalizeUrl, positiveInt, positiveNumber, reportError, table, usage } from './common.js';
 import { readKeyFile } from './secrets.js';
+import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { type Progress, type ScenarioResult, runClosedLoop } from './bench/closed-loop.js';
 import { type EngineResult, runEmbedded } from './bench/embedded.js';
 import type { LatencySummary } from './bench/histogram.js';
@@ -21,7 +22,7 @@ import { type SuiteReport, machine, toMarkdown, writeReports } from './bench/rep
 
 type Format = 'table' | 'json';
 
-interface HttpOptions {
+interface HttpOptions extends TlsFlags {
   url?: string;
   apiKeyFile?: string;
   connections?: number;
@@ -107,6 +108,7 @@ function addHttpOptions(cmd: Command, mode: { closed: true; concurrency: number;
   cmd
     .option('--url <url>', 'kvstored base URL (default: $KVB_URL)')
     .option('--api-key-file <file>', 'file holding an API key ("-" = stdin); default: $KVB_API_KEY. Keys never go in arguments');
+  addTlsOptions(cmd, 'KVB');
   if (mode.closed) {
     cmd
       .option('--concurrency <n>', 'requests in flight, one worker each', positiveInt('--concurrency'), mode.concurrency)
@@ -131,7 +133,9 @@ function addHttpOptions(cmd: Command, mode: { closed: true; concurrency: number;
 
 async function openTarget(o: HttpOptions, connections: number, progress: ProgressLine, signal: AbortSignal): Promise<{ target: HttpTarget; server: { engine: string | null; auth: boolean } }> {
   const key = await apiKey(o);
-  const target = new HttpTarget({ url: urlOf(o), ...(key ? { apiKey: key } : {}), connections, keys: o.keys, keyPrefix: o.keyPrefix, valueSize: o.valueSize });
+  const url = urlOf(o);
+  const tls = loadTls('KVB', o, url);
+  const target = new HttpTarget({ url, ...(key ? { apiKey: key } : {}), ...(tls ? { tls } : {}), connections, keys: o.keys, keyPrefix: o.keyPrefix, valueSize: o.valueSize });
   try {
     const server = await target.probe();
     if (o.preload) {
@@ -395,7 +399,9 @@ Workloads (random keys over --keys preloaded keys):
   get-heavy   95% GET / 5% PUT          set-heavy   5% GET / 95% PUT
   mixed       --read-ratio GET, the rest PUT      suite   get-heavy, set-heavy, mixed (0.8)
 Credentials: an API key from KVB_API_KEY or --api-key-file (never an argument); it needs
-read and write on --key-prefix. Ctrl-C stops cleanly and reports what ran (exit 130).
+read and write on --key-prefix. HTTPS with a private CA or mutual TLS: --cacert, --cert and
+--key, or ${tlsEnv('KVB').ca}, ${tlsEnv('KVB').cert}, ${tlsEnv('KVB').key}.
+Ctrl-C stops cleanly and reports what ran (exit 130).
 Exit codes: 0 ok · 1 failed · 2 usage error · 3 authentication failed.
 
 Examples:

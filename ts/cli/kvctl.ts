@@ -20,11 +20,12 @@ import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from
 import { compileGlob } from './glob.js';
 import { ApiClient } from './http-api.js';
 import { readPassword, readStdinBytes } from './secrets.js';
+import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { walInspect, walTail } from './wal-commands.js';
 
 type Format = 'table' | 'json';
 
-interface GlobalOptions {
+interface GlobalOptions extends TlsFlags {
   url?: string;
   dataDir?: string;
   engine: EngineKind;
@@ -64,7 +65,7 @@ function dataDir(cmd: Command): string | undefined {
 
 function apiClient(cmd: Command, url: string, withCredentials = true): ApiClient {
   const { credential, note: hint } = withCredentials ? credentialFor(url) : { credential: null, note: undefined };
-  return new ApiClient(url, credential, g(cmd).timeout, hint);
+  return new ApiClient(url, credential, g(cmd).timeout, hint, loadTls('KVCTL', g(cmd), url));
 }
 
 const WHERE = 'where? give --url (or KVCTL_URL) for a server, or --data-dir (or KVCTL_DATA_DIR) for a data directory no server holds';
@@ -88,10 +89,16 @@ async function withBackend(cmd: Command, fn: (b: Backend) => Promise<void>, crea
   }
 }
 
+/**
+ * The directory for commands that read a data directory's files (wal, snapshot list). kvstored
+ * serves no WAL or snapshot files over HTTP, so these never work with --url: they run on the
+ * server's machine, read-only and without the lock, beside the running server.
+ */
 function needDir(cmd: Command, what: string): string {
   const dir = dataDir(cmd);
-  if (!dir) throw usage(`${what} reads the data directory's files: give --data-dir (read-only, it works while a server runs)`);
-  return dir;
+  if (dir) return dir;
+  if (serverUrl(cmd)) throw usage(`${what} reads the files of a local data directory and does not work over --url (kvstored serves no WAL or snapshot files): run it on the server's machine with --data-dir <its data_dir>; it is read-only and works while the server runs`);
+  throw usage(`${what} reads the files of a local data directory: give --data-dir (read-only, it works while a server runs)`);
 }
 
 function emit(cmd: Command, data: unknown, text: () => string): void {
@@ -195,12 +202,14 @@ function build(): Command {
     .addOption(new Option('--data-dir <dir>', 'work on this data directory directly; no server may hold it, except for the read-only wal, snapshot list and status (default: $KVCTL_DATA_DIR)'))
     .addOption(new Option('--engine <engine>', 'storage engine for --data-dir').choices(['auto', 'native', 'js']).default('auto'))
     .addOption(new Option('--format <format>', 'output: a table for people or JSON for scripts').choices(['table', 'json']).default('table'))
-    .addOption(new Option('--timeout <ms>', 'HTTP request timeout').argParser(positiveInt('--timeout')).default(30_000))
+    .addOption(new Option('--timeout <ms>', 'HTTP request timeout').argParser(positiveInt('--timeout')).default(30_000));
+  addTlsOptions(program, 'KVCTL')
     .addHelpText('after', `
 Credentials (online), in order: KVCTL_API_KEY (X-API-Key), KVCTL_TOKEN (Bearer), the session
 cached by \`kvctl login\` in ${tokenFile()} (0600; KVCTL_CONFIG_DIR or XDG_CONFIG_HOME move it).
 Passwords are prompted without echo on a terminal, or read from stdin (--password-stdin);
-never pass secrets as arguments.
+never pass secrets as arguments. HTTPS with a private CA or mutual TLS: --cacert, --cert and
+--key, or ${tlsEnv('KVCTL').ca}, ${tlsEnv('KVCTL').cert}, ${tlsEnv('KVCTL').key}.
 
 Exit codes: 0 ok · 1 failed (server or storage error, not found, conflict, unreachable, directory
 held) · 2 usage error · 3 authentication or permission failure.
@@ -506,7 +515,7 @@ Examples:
     });
 
   // ------------------------------------------------------------ WAL, snapshots, checkpoints, status
-  const wal = program.command('wal').description('read the write-ahead log of a data directory (read-only, no lock: works while a server runs)');
+  const wal = program.command('wal').description('read the write-ahead log of a local data directory (--data-dir; not over --url): read-only, no lock, works while a server runs');
   wal
     .command('inspect')
     .description('decode WAL records: LSN, segment, offset, kind, key(s), size, CRC status; reports torn tails and corruption (exit 1 if corrupt)')
@@ -549,7 +558,7 @@ Examples:
   snapshot.command('create').description('write a snapshot now (a fuzzy checkpoint; reads and writes go on)').action(checkpointAction('snapshot'));
   snapshot
     .command('list')
-    .description("list the data directory's snapshots and which one control names (read-only)")
+    .description("list a local data directory's snapshots (--data-dir; not over --url) and which one control names (read-only)")
     .option('--verify', 'check each snapshot’s CRC (reads them whole)')
     .action(async (o: { verify?: boolean }, cmd: Command) => {
       const dir = needDir(cmd, 'snapshot list');

@@ -14,6 +14,10 @@ export interface ServerConfig {
   port: number;
   engine: 'auto' | 'native' | 'js';
   durability: 'always' | 'interval' | 'none';
+  intervalMs: number;
+  shards: number;
+  walSegmentBytes: number;
+  checkpointWalBytes: number;
   auth: boolean;
   adminUser: string;
   adminPassword: string | undefined;
@@ -43,6 +47,8 @@ interface Field {
   help: string;
   min?: number;
   max?: number;
+  /** An int that must also be a power of two. */
+  powerOfTwo?: boolean;
   /** Not accepted in the config file (secrets come from the environment or a file). */
   noFile?: boolean;
 }
@@ -53,6 +59,12 @@ export const FIELDS: readonly Field[] = [
   { name: 'port', kind: 'int', default: 8080, min: 0, max: 65535, help: 'TCP port (0 = any free port, printed at start)' },
   { name: 'engine', kind: ['auto', 'native', 'js'], default: 'auto', help: 'storage engine' },
   { name: 'durability', kind: ['always', 'interval', 'none'], default: 'always', help: 'when a write is acknowledged: after fdatasync (always), or before' },
+  // Engine tuning: open()'s options of the same names, with its defaults and ranges
+  // (ts/store/options.ts; test/server-tuning.test.ts keeps the two in step).
+  { name: 'intervalMs', kind: 'int', default: 100, min: 1, max: 60_000, help: 'with durability = interval: ms between fdatasyncs (the most a crash can lose)' },
+  { name: 'shards', kind: 'int', default: 64, min: 1, max: 4096, powerOfTwo: true, help: 'hash-table shards, one lock each; a power of two' },
+  { name: 'walSegmentBytes', kind: 'int', default: 64 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024, help: 'WAL segment file size, bytes' },
+  { name: 'checkpointWalBytes', kind: 'int', default: 64 * 1024 * 1024, min: 0, max: Number.MAX_SAFE_INTEGER, help: 'automatic checkpoint after this much WAL, bytes; 0 = only on demand and at shutdown' },
   { name: 'auth', kind: 'bool', default: true, help: 'require credentials (API key or session token) on /v1' },
   { name: 'adminUser', kind: 'string', default: 'admin', help: 'name of the first admin, created on first start' },
   { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
@@ -104,6 +116,7 @@ function convert(field: Field, raw: unknown, from: string): string | number | bo
       if (!Number.isInteger(n) || n < (field.min ?? -Infinity) || n > (field.max ?? Infinity)) {
         throw bad(field, from, `must be an integer in [${field.min}, ${field.max}], got ${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw)}`);
       }
+      if (field.powerOfTwo && (n & (n - 1)) !== 0) throw bad(field, from, `must be a power of two, got ${n}`);
       return n;
     }
   }

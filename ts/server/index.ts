@@ -2,7 +2,7 @@
 export { kvstoreRoutes } from './routes.js';
 export type { KvstoreRoutesOptions } from './routes.js';
 export { buildServer } from './server.js';
-export type { BuiltServer } from './server.js';
+export type { BuiltServer, RouteInfo } from './server.js';
 export { loadConfig, helpText } from './config.js';
 export type { ServerConfig } from './config.js';
 export { toProblem } from './problem.js';

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const logLines: Array<[string, string]> = [];
   const store = await open({
     dir: config.dataDir, engine: config.engine, durability: config.durability,
+    intervalMs: config.intervalMs, shards: config.shards, walSegmentBytes: config.walSegmentBytes, checkpointWalBytes: config.checkpointWalBytes,
     onLog: (level, message) => void logLines.push([level, message]),
   });
   let auth: AuthService | null = null;
@@ -97,7 +98,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const address = await app.listen({ host: config.host, port: config.port });
-  app.log.info({ url: address, dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability, auth: config.auth, tls: config.tlsCert !== undefined }, 'listening');
+  const { intervalMs, shards, walSegmentBytes, checkpointWalBytes } = config;
+  app.log.info({
+    url: address, dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
+    tuning: { intervalMs, shards, walSegmentBytes, checkpointWalBytes }, auth: config.auth, tls: config.tlsCert !== undefined,
+  }, 'listening');
 }
 
 main().catch((err: unknown) => {

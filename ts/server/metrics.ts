@@ -2,12 +2,14 @@
  * Prometheus metrics (prom-client, a registry per server): HTTP requests and latency by route
  * and status, storage figures read from store.stats() at scrape time, auth and rate-limit
  * counts, and the process's own (memory, CPU, event-loop lag). deploy/grafana-dashboard.json
- * charts them.
+ * charts them. Every `*_total` is a counter and the output passes `promtool check metrics`
+ * (test/metrics.test.ts).
  */
 import client from 'prom-client';
 import type { AuthService } from '../auth/service.js';
 import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
-import type { Store } from '../store/store.js';
+import { type Store, systemView } from '../store/store.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -23,7 +25,7 @@ export class Metrics {
   constructor(store: Store, auth: AuthService | null) {
     this.#store = store;
     const r = this.registry;
-    client.collectDefaultMetrics({ register: r, prefix: 'kvstore_' });
+    collectProcessMetrics(r, 'kvstore_');
     this.requests = new client.Counter({ name: 'kvstore_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
     this.latency = new client.Histogram({
       name: 'kvstore_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], registers: [r],
@@ -41,10 +43,27 @@ export class Metrics {
     const gauge = (name: string, help: string, read: () => number): void => {
       new client.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
     };
+    // A counter fed from a figure that only grows (the engine's and auth's "since open"
+    // counts): each scrape adds what it grew by since the last one, so the series is a real
+    // Prometheus counter (rate() and resets work) without prom-client owning the count.
+    const counter = (name: string, help: string, read: () => number): void => {
+      let last = 0;
+      new client.Counter({
+        name, help, registers: [r],
+        collect() {
+          const v = read();
+          if (v > last) this.inc(v - last);
+          last = v;
+        },
+      });
+    };
+    const sys = systemView(store);
     let stats = store.stats();
+    let catalogKeys = 0;
     const refresh = (): void => {
       try {
         stats = store.stats();
+        catalogKeys = sys.count();
       } catch {
         /* closed: keep the last figures */
       }
@@ -53,29 +72,45 @@ export class Metrics {
         lastCheckpointSeen = Date.now();
       }
     };
-    new client.Gauge({ name: 'kvstore_keys', help: 'live keys (data and catalog)', registers: [r], collect() { refresh(); this.set(stats.keys); } });
+    // Registered first, so its collect() (which refreshes the figures the others read) runs first.
+    new client.Gauge({
+      name: 'kvstore_keys', help: 'entries in the data key space (not the catalog: kvstore_catalog_keys); ones expired and not yet swept included', registers: [r],
+      collect() {
+        refresh();
+        this.set(Math.max(0, stats.keys - catalogKeys));
+      },
+    });
+    gauge('kvstore_catalog_keys', 'entries of the system catalog (_sys.: users, roles, grants, API keys, audit records, settings)', () => catalogKeys);
     gauge('kvstore_wal_bytes', 'WAL bytes on disk', () => stats.walBytes);
     gauge('kvstore_wal_segments', 'WAL segment files', () => stats.walSegments);
-    gauge('kvstore_fsyncs_total', 'fdatasync calls on the WAL since open', () => stats.fsyncs);
+    counter('kvstore_fsyncs_total', 'fdatasync calls on the WAL', () => stats.fsyncs);
     gauge('kvstore_group_commit_max_records', 'most records one fdatasync covered since open', () => stats.maxGroupCommit);
     gauge('kvstore_group_commit_avg_records', 'records per fdatasync on average since open', () => (stats.fsyncs > 0 ? Number(stats.durableLsn) / stats.fsyncs : 0));
-    gauge('kvstore_checkpoints_total', 'checkpoints since open', () => stats.checkpoints);
+    counter('kvstore_checkpoints_total', 'checkpoints completed (automatic, admin route, shutdown)', () => stats.checkpoints);
     gauge('kvstore_checkpoint_age_seconds', 'seconds since the checkpoint count last moved (as of a scrape)', () => (Date.now() - lastCheckpointSeen) / 1000);
     gauge('kvstore_durable_lsn', 'highest durable LSN', () => Number(stats.durableLsn));
-    gauge('kvstore_ttl_expired_total', 'entries removed by the TTL sweep since open', () => stats.expired);
+    counter('kvstore_ttl_expired_total', 'entries removed by the TTL sweep', () => stats.expired);
     if (auth) {
-      const a = (): ReturnType<AuthService['stats']> => auth.stats();
-      new client.Gauge({
-        name: 'kvstore_auth_total', help: 'authentications by kind and result since start', labelNames: ['kind', 'result'], registers: [r],
+      const kinds: Array<[kind: string, result: string, read: (s: ReturnType<AuthService['stats']>) => number]> = [
+        ['credential', 'ok', (s) => s.authOk],
+        ['credential', 'failed', (s) => s.authFailed],
+        ['login', 'ok', (s) => s.loginsOk],
+        ['login', 'failed', (s) => s.loginsFailed],
+        ['lockout', 'locked', (s) => s.lockouts],
+      ];
+      const last = kinds.map(() => 0);
+      const c = new client.Counter({
+        name: 'kvstore_auth_total', help: 'authentications by kind and result', labelNames: ['kind', 'result'], registers: [r],
         collect() {
-          const s = a();
-          this.set({ kind: 'credential', result: 'ok' }, s.authOk);
-          this.set({ kind: 'credential', result: 'failed' }, s.authFailed);
-          this.set({ kind: 'login', result: 'ok' }, s.loginsOk);
-          this.set({ kind: 'login', result: 'failed' }, s.loginsFailed);
-          this.set({ kind: 'lockout', result: 'locked' }, s.lockouts);
+          const s = auth.stats();
+          kinds.forEach(([kind, result, read], i) => {
+            const v = read(s);
+            if (v > last[i]!) this.inc({ kind, result }, v - last[i]!);
+            last[i] = v;
+          });
         },
       });
+      for (const [kind, result] of kinds) c.inc({ kind, result }, 0);
     }
   }
 

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { KvError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
-import type { BatchOperation, Store } from '../store/store.js';
+import { type BatchOperation, type Store, systemView } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 
@@ -31,6 +31,13 @@ export interface KvstoreRoutesOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     kvPrincipal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * The route needs no credentials (login). Set on the route itself, never inferred from
+     * the URL: a key route whose key ends like a public route's path is still a key route.
+     */
+    kvPublic?: boolean;
   }
 }
 
@@ -153,13 +160,13 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     return new KvError('RATE_LIMITED', `rate limit reached; retry in ${wait} s`);
   };
 
-  // Authentication for everything but login: an API key or a session token, never both.
+  // Every request counts against its IP first (floods of bad credentials and logins included).
+  // Then authentication, for every route not marked public by its own config (kvPublic): an
+  // API key or a session token, never both; then the per-principal limit once it is known.
   app.addHook('onRequest', async (request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0]!;
-    if (path.endsWith('/auth/login')) return;
-    // Per IP first (floods of bad credentials included), then per principal once known.
     const ipWait = ipLimiter.hit(request.ip);
     if (ipWait > 0) throw limited(reply, ipWait, 'ip');
+    if (request.routeOptions.config.kvPublic === true) return;
     if (auth) {
       const apiKey = request.headers['x-api-key'];
       const authz = request.headers.authorization;
@@ -175,9 +182,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     }
   });
 
+  // With auth on, a request without a principal (a public route calling this by mistake) is
+  // refused as unauthenticated (401) by authorize() itself, not a TypeError answered 500.
   const allow = (request: FastifyRequest, action: Action | 'admin', key?: string): void => {
     if (!auth) return;
-    const d = auth.authorize(request.kvPrincipal!, action, key);
+    const d = auth.authorize(request.kvPrincipal, action, key);
     if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
     if (!d.allow) throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
   };
@@ -305,11 +314,12 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
 
   // ------------------------------------------------------------ sessions
   app.post('/auth/login', {
+    config: { kvPublic: true },
     schema: { body: { type: 'object', required: ['name', 'password'], additionalProperties: false, properties: { name, password: { type: 'string', minLength: 1, maxLength: 1024 } } }, response: errors },
   }, async (request, reply) => {
     const wait = loginLimiter.hit(request.ip);
     if (wait > 0) throw limited(reply, wait, 'login');
-    if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server');
+    if (!auth) throw authDisabled();
     const { name: user, password } = request.body as { name: string; password: string };
     const { token, expiresAt } = await auth.login(user, password, { ip: request.ip });
     return { token, expiresAt: new Date(expiresAt).toISOString() };
@@ -322,11 +332,34 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   });
 
   // ------------------------------------------------------------ administration (admin role)
+  // With auth off every caller may do everything, so the store's admin routes (stats,
+  // checkpoint) answer anyone who reaches the port, like the data routes do; the catalog's
+  // routes answer AUTH_DISABLED, since there is no catalog to manage.
   await app.register(async (admin: FastifyInstance) => {
-    admin.addHook('preHandler', async (request) => {
-      allow(request, 'admin');
-      if (!auth) throw new KvError('NOT_FOUND', 'authentication is off on this server: there is no catalog to manage');
+    admin.addHook('preHandler', async (request) => allow(request, 'admin'));
+    admin.post('/checkpoint', async () => {
+      const end = metrics?.checkpointSeconds.startTimer();
+      const { redoLsn } = await store.checkpoint();
+      end?.();
+      return { redoLsn: String(redoLsn) };
     });
+    admin.get('/stats', async () => {
+      const s = store.stats();
+      // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
+      return {
+        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
+        catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
+      };
+    });
+    await admin.register(catalogRoutes);
+  }, { prefix: '/admin' });
+
+  async function catalogRoutes(admin: FastifyInstance): Promise<void> {
+    if (!auth) {
+      admin.addHook('preHandler', async () => {
+        throw authDisabled();
+      });
+    }
     const a = auth!;
     admin.get('/users', async () => ({ users: a.listUsers() }));
     admin.get('/users/:name', async (request) => {
@@ -417,15 +450,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     admin.get('/settings', async () => a.getSettings());
     admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));
     admin.post('/signing-keys/rotate', async (request) => a.rotateSigningKey(ctx(request)));
-    admin.post('/checkpoint', async () => {
-      const end = metrics?.checkpointSeconds.startTimer();
-      const { redoLsn } = await store.checkpoint();
-      end?.();
-      return { redoLsn: String(redoLsn) };
-    });
-    admin.get('/stats', async () => {
-      const s = store.stats();
-      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: a.stats() };
-    });
-  }, { prefix: '/admin' });
+  }
 };
+
+/** What a login or catalog route answers on a server with authentication off. */
+function authDisabled(): KvError {
+  return new KvError('AUTH_DISABLED', 'authentication is off on this server (kvstored --no-auth / auth = false): there are no users, roles or API keys to log in as or manage. Restart it with authentication on, or stop it and use kvctl --data-dir on its directory');
+}

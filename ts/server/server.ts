@@ -16,8 +16,17 @@ import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
 
+/** One route as registered (HEAD routes fastify adds for GET included). */
+export interface RouteInfo {
+  method: string;
+  /** The full path with its prefix, as fastify matches it: `/v1/kv/*`, `/v1/admin/users/:name`. */
+  url: string;
+}
+
 export interface BuiltServer {
   app: FastifyInstance;
+  /** Every route the server answers, collected as fastify registers them (onRoute), for tests and audits. */
+  routes: readonly RouteInfo[];
   metrics: Metrics | null;
   /** false once shutdown begins: /ready answers 503 and load balancers drain. */
   setReady(ready: boolean): void;
@@ -56,17 +65,19 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     forceCloseConnections: 'idle',
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   let ready = true;
   const metrics = config.metrics ? new Metrics(store, auth) : null;
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
-  // Every response carries its request id; once shutdown begins, new requests on kept-alive
-  // connections get a clean 503 problem. (A callback hook: cheaper than an async one.)
+  // Every response carries its request id. (A callback hook: cheaper than an async one.)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (!ready && request.url.startsWith('/v1/')) done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
-    else done();
+    done();
   });
   if (metrics) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -100,6 +111,14 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(kvstoreRoutes, { prefix: '/v1', store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit });
-  return { app, metrics, setReady: (r) => void (ready = r) };
+  // The API in its own context, whose hook answers NOT_READY once shutdown begins: decided by
+  // where a route is registered, not by matching the URL text.
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', (_request, _reply, done) => {
+      if (ready) done();
+      else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
+    });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit });
+  }, { prefix: '/v1' });
+  return { app, routes, metrics, setReady: (r) => void (ready = r) };
 }

@@ -384,6 +384,7 @@ export class Store {
       batch: (ops) => this.#batch(key, ops),
       scan: (o = {}) => this.#scan(o, true),
       now: () => this.#opts.clock(),
+      count: () => this.#call(() => this.#engine.count(SYSTEM_PREFIX, SYSTEM_END, this.#opts.clock())),
     };
   }
 
@@ -422,6 +423,8 @@ export interface SystemView {
   scan(options?: ScanOptions): Generator<[Buffer, Buffer]>;
   /** The store's clock (ms since the epoch), so the catalog and TTLs agree on the time. */
   now(): number;
+  /** Live entries under `_sys.`; costs one step per catalog entry (the engine counts a key range). */
+  count(): number;
 }
 
 export function systemView(store: Store): SystemView {

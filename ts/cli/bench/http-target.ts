@@ -6,6 +6,7 @@
  */
 import { Pool } from 'undici';
 import { CliError } from '../common.js';
+import { type TlsMaterial, isTlsFailure, tlsHint } from '../tls.js';
 
 export type Op = 'get' | 'set' | 'del' | 'incr';
 export const OPS: readonly Op[] = ['get', 'set', 'del', 'incr'];
@@ -44,6 +45,8 @@ export interface TargetOptions {
   keys: number;
   keyPrefix: string;
   valueSize: number;
+  /** A CA and/or client certificate for https (--cacert, --cert, --key). */
+  tls?: TlsMaterial;
 }
 
 export class HttpTarget {
@@ -55,7 +58,7 @@ export class HttpTarget {
   readonly #value: Buffer;
 
   constructor(readonly opts: TargetOptions) {
-    this.pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+    this.pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1, keepAliveTimeout: 60_000, ...(opts.tls ? { connect: { ...opts.tls } } : {}) });
     this.#headers = opts.apiKey ? { 'x-api-key': opts.apiKey } : {};
     this.#putHeaders = { ...this.#headers, 'content-type': 'application/octet-stream' };
     this.#paths = Array.from({ length: opts.keys }, (_, i) => `/v1/kv/${encodeURIComponent(keyName(opts.keyPrefix, i))}`);
@@ -127,7 +130,9 @@ export class HttpTarget {
       const r = await this.pool.request({ method: 'GET', path: '/ready', headers: this.#headers });
       ready = (await r.body.json()) as { engine?: string; auth?: boolean };
     } catch (err) {
-      throw new CliError('UNREACHABLE', `cannot reach ${this.opts.url}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      const code = (err as { code?: string }).code;
+      const hint = this.opts.url.startsWith('https:') && isTlsFailure(code) ? ` (${tlsHint('KVB')})` : '';
+      throw new CliError('UNREACHABLE', `cannot reach ${this.opts.url}: ${code ?? (err as Error).message}${hint}`);
     }
     const w = await this.pool.request({ method: 'GET', path: '/v1/auth/whoami', headers: this.#headers });
     const body = (await w.body.json()) as { user?: string | null; code?: string; detail?: string };

@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import { collectProcessMetrics } from '../../server/process-metrics.js';
 import type { TimelinePoint } from './closed-loop.js';
 import { Latency, type LatencySummary } from './histogram.js';
 import { type HttpTarget, type Mix, OPS, type Op, mixLabel, picker } from './http-target.js';
@@ -57,11 +58,13 @@ export class LoadMetrics {
   readonly inflight = new client.Gauge({ name: 'kvb_inflight_requests', help: 'Requests sent and not yet answered', registers: [this.registry] });
   readonly targetRate = new client.Gauge({ name: 'kvb_target_rate', help: 'Requests per second kvb is asked to send', registers: [this.registry] });
   readonly achievedRate = new client.Gauge({ name: 'kvb_achieved_rate', help: 'Requests per second completed over the last second', registers: [this.registry] });
-  readonly quantiles = new client.Gauge({ name: 'kvb_response_time_quantile_seconds', help: 'Corrected response time quantiles since the start (HDR histogram)', labelNames: ['quantile'] as const, registers: [this.registry] });
+  // Not a summary (HDR histogram percentiles, not prom-client's), so its label is "percentile":
+  // Prometheus reserves "quantile" for summaries (promtool check metrics refuses it elsewhere).
+  readonly percentiles = new client.Gauge({ name: 'kvb_response_time_percentile_seconds', help: 'Corrected response time percentiles since the start (HDR histogram)', labelNames: ['percentile'] as const, registers: [this.registry] });
   #server: http.Server | null = null;
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'kvb_process_' });
+    collectProcessMetrics(this.registry, 'kvb_process_');
   }
 
   /** Serves GET /metrics; resolves with the URL. */
@@ -175,7 +178,7 @@ export async function runOpenLoop(target: HttpTarget, spec: LoadSpec, metrics: L
         timeline.push({ t: sec, ops: secOps, errors: secErrors, p50Ms: second.atPercentileMs(50), p99Ms: second.atPercentileMs(99) });
         metrics?.achievedRate.set(secOps);
         if (metrics) {
-          for (const q of [0.5, 0.9, 0.99, 0.999]) metrics.quantiles.set({ quantile: String(q) }, response.atPercentileMs(q * 100) / 1000);
+          for (const p of [50, 90, 99, 99.9]) metrics.percentiles.set({ percentile: String(p) }, response.atPercentileMs(p) / 1000);
         }
         onTick?.({ elapsedMs: elapsed, totalMs: spec.durationMs, sent, rate: secOps, p99Ms: second.atPercentileMs(99), inflight, errors, dropped });
         second.reset();
