@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,21 @@ double NumberField(Napi::Env env, const Napi::Object& o, const char* name) {
   if (!v.IsNumber()) ThrowStatus(env, Status::InvalidArgument(std::string("config.") + name + " must be a number"));
   return v.As<Napi::Number>().DoubleValue();
 }
+
+// Gives an acquired engine reference back (no final checkpoint) unless dismissed.
+class EngineGuard {
+ public:
+  explicit EngineGuard(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  ~EngineGuard() {
+    if (engine_) ReleaseEngine(engine_, false);
+  }
+  EngineGuard(const EngineGuard&) = delete;
+  EngineGuard& operator=(const EngineGuard&) = delete;
+  void Dismiss() { engine_.reset(); }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+};
 
 class KvAddon : public Napi::Addon<KvAddon> {
  public:
@@ -60,13 +76,18 @@ class KvAddon : public Napi::Addon<KvAddon> {
     std::vector<LogLine> logs;
     std::shared_ptr<Engine> engine;
     Status s = AcquireEngine(o, &logs, &engine);
+    // Until Attach takes it, the reference is given back on any throw: onLog may throw,
+    // and every call below throws once the env stops running JS (worker terminated).
+    EngineGuard guard(s.ok() ? engine : nullptr);
     Napi::Function on_log = info[2].As<Napi::Function>();
     for (const LogLine& l : logs) {
       on_log.Call({Napi::String::New(env, l.level), Napi::String::New(env, l.message)});
     }
     if (!s.ok()) ThrowStatus(env, s);
     Napi::Object obj = handle_class_.New({});
-    EngineHandle::Unwrap(obj)->Attach(env, std::move(engine), info[1].As<Napi::Function>(), on_log);
+    EngineHandle* handle = EngineHandle::Unwrap(obj);
+    guard.Dismiss();
+    handle->Attach(env, std::move(engine), info[1].As<Napi::Function>(), on_log);
     return obj;
   }
 

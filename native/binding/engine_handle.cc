@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 
 #include "../core/coding.h"
 #include "../core/engine_registry.h"
 #include "errors.h"
+#include "js_call.h"
 
 namespace kvstore {
 namespace {
@@ -26,14 +26,19 @@ struct Message {
 };
 
 using StateRef = std::shared_ptr<HandleState>;
-void CallJs(Napi::Env env, Napi::Function callback, StateRef* ctx, Message* raw);
-using Tsfn = Napi::TypedThreadSafeFunction<StateRef, Message, CallJs>;
 
 }  // namespace
 
-// Everything a handle shares with background threads. Kept alive by the EngineHandle and
-// by its thread-safe function (whose finalizer drops the last reference), so a message
-// still queued when the JS object is collected finds it.
+// Everything a handle shares with background threads. Owned (shared_ptr) by the
+// EngineHandle, by its thread-safe function (whose finalizer drops that reference) and by
+// a CloseWorker in flight, so a message still queued when the JS object is collected
+// finds it. Every owner lets go on the JS thread, so the destructor runs there.
+//
+// Teardown (issue 13, item 5): the env may stop running JS at any instant (a worker
+// terminated, or exit). Then the cleanup hook (or the finalizer) gives the engine
+// reference back and aborts the TSFN; a CloseWorker already running finishes the real
+// close on its own (node waits for it) and its completion, like every TSFN call, goes
+// through js_call.h, which drops what can no longer be delivered instead of throwing.
 struct HandleState {
   std::shared_ptr<Engine> engine;
   Napi::FunctionReference on_durable;  // JS thread only
@@ -43,66 +48,90 @@ struct HandleState {
 
   // JS thread only.
   bool closed = false;            // close() called: every method throws CLOSED
-  bool hook_registered = false;   // env cleanup hook pending
+  bool hook_registered = false;   // env cleanup hook pending (its argument is `this`)
   bool tsfn_ref = false;          // the TSFN keeps the event loop alive
   uint64_t awaited_lsn = 0;       // highest LSN whose durability a promise waits for
-  std::optional<Napi::Promise::Deferred> close_deferred;
+  napi_deferred close_deferred = nullptr;  // settled exactly once, by Finish
   Napi::ObjectReference close_promise;
 
-  // The engine reference is given back exactly once (close or env teardown).
+  // The engine reference is given back exactly once (close, env teardown or collection).
   std::atomic<bool> released{false};
 
   // Guards tsfn against use after release from background threads.
   std::mutex tsfn_mu;
   bool tsfn_alive = false;
-  Tsfn tsfn;
+  napi_threadsafe_function tsfn = nullptr;
 
-  // Queues `msg` for the JS thread; false (msg dropped) once the TSFN is released.
+  ~HandleState() { RemoveHook(); }
+
+  // Any thread. Queues `msg` for the JS thread; false (msg dropped) once the TSFN is
+  // released or closing.
   bool Post(std::unique_ptr<Message> msg) {
     std::lock_guard<std::mutex> lock(tsfn_mu);
     if (!tsfn_alive) return false;
-    if (tsfn.NonBlockingCall(msg.get()) != napi_ok) return false;
+    if (napi_call_threadsafe_function(tsfn, msg.get(), napi_tsfn_nonblocking) != napi_ok) return false;
     msg.release();
     return true;
   }
 
-  // JS thread. Stops the TSFN; `abort` drops queued messages.
+  // JS thread. Stops the TSFN; `abort` drops queued messages (CallJs frees them).
   void ReleaseTsfn(bool abort) {
     std::lock_guard<std::mutex> lock(tsfn_mu);
     if (!tsfn_alive) return;
     tsfn_alive = false;
-    if (abort) {
-      tsfn.Abort();
-    } else {
-      tsfn.Release();
-    }
+    napi_release_threadsafe_function(tsfn, abort ? napi_tsfn_abort : napi_tsfn_release);
   }
 
-  void SetRef(Napi::Env e, bool ref) {
+  // JS thread. Whether the TSFN holds the event loop open.
+  void SetRef(napi_env e, bool ref) {
     std::lock_guard<std::mutex> lock(tsfn_mu);
     if (!tsfn_alive || tsfn_ref == ref) return;
     tsfn_ref = ref;
     if (ref) {
-      tsfn.Ref(e);
+      napi_ref_threadsafe_function(e, tsfn);
     } else {
-      tsfn.Unref(e);
+      napi_unref_threadsafe_function(e, tsfn);
     }
   }
 
-  // Gives the engine reference back without a final checkpoint: env teardown or the JS
-  // object collected without close(). JS thread.
+  // JS thread.
+  void RemoveHook() {
+    if (!hook_registered) return;
+    hook_registered = false;
+    napi_remove_env_cleanup_hook(env, &HandleState::CleanupHook, this);
+  }
+
+  // JS thread. Gives the engine reference back without a final checkpoint: env teardown
+  // or the JS object collected without close(). Does not wait for a CloseWorker that
+  // already holds the release (it finishes the close by itself).
   void Detach() {
     if (!released.exchange(true)) {
       engine->RemoveListener(listener_id);
       ReleaseEngine(engine, false);
     }
     ReleaseTsfn(true);
-    if (hook_registered) {
-      hook_registered = false;
-      napi_remove_env_cleanup_hook(env, &HandleState::CleanupHook, this);
-    }
+    RemoveHook();
   }
 
+  // JS thread, once close()'s work is done (kClosed, or its worker when the TSFN was
+  // already gone): reports a close error, resolves close(), lets the loop go. Never
+  // throws; on a stopping env the deliveries are dropped.
+  void Finish(napi_env e, const std::string& error) {
+    if (!error.empty() && !on_log.IsEmpty()) {
+      napi_value args[] = {JsString(e, "error"), JsString(e, error)};
+      CallListener(e, on_log, 2, args);
+    }
+    if (close_deferred != nullptr) {
+      Settle(e, close_deferred, true, JsUndefined(e));
+      close_deferred = nullptr;
+    }
+    RemoveHook();
+    SetRef(e, false);
+    ReleaseTsfn(false);
+  }
+
+  // Runs on the env's JS thread when it is torn down (worker exit or terminate, process
+  // exit). Registered after the TSFN, so it runs before node tears the TSFN down.
   static void CleanupHook(void* arg) {
     HandleState* st = static_cast<HandleState*>(arg);
     st->hook_registered = false;  // it is running: nothing to remove
@@ -112,60 +141,44 @@ struct HandleState {
 
 namespace {
 
-// Calls a JS listener from a TSFN callback, where a C++ exception must not escape. A
-// listener that throws gets its error reported as uncaught (as for any callback); a call
-// that fails because the environment is being torn down (a message still queued at
-// exit) is dropped: nobody is left to hear it.
-void CallBack(Napi::Env env, const Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-  try {
-    fn.Call(args);
-  } catch (const Napi::Error& e) {
-    if (!e.IsEmpty()) napi_fatal_exception(env, e.Value());
-  }
-}
-
-void CallJs(Napi::Env env, Napi::Function /*callback*/, StateRef* ctx, Message* raw) {
-  std::unique_ptr<Message> msg(raw);
-  if (env == nullptr || ctx == nullptr || msg == nullptr) return;
-  HandleState& st = **ctx;
-  Napi::HandleScope scope(env);
+// The TSFN's call_js_cb: a loop-started callback, so it never throws (js_call.h). env is
+// null when node drains the queue of an aborted or finalized TSFN: only free msg then.
+void CallJs(napi_env env, napi_value /*js_cb*/, void* context, void* data) noexcept {
+  std::unique_ptr<Message> msg(static_cast<Message*>(data));
+  if (env == nullptr || context == nullptr || msg == nullptr) return;
+  HandleState& st = **static_cast<StateRef*>(context);
+  JsScope scope(env);
   switch (msg->kind) {
     case Message::Kind::kDurable: {
       bool failed = !msg->code.empty();
       if (failed || msg->lsn >= st.awaited_lsn) st.SetRef(env, false);
       if (st.on_durable.IsEmpty()) return;
-      if (failed) {
-        CallBack(env, st.on_durable,
-                 {Napi::BigInt::New(env, msg->lsn), Napi::String::New(env, msg->code),
-                  Napi::String::New(env, msg->message)});
-      } else {
-        CallBack(env, st.on_durable, {Napi::BigInt::New(env, msg->lsn)});
-      }
+      napi_value args[] = {JsBigInt(env, msg->lsn), JsString(env, msg->code), JsString(env, msg->message)};
+      CallListener(env, st.on_durable, failed ? 3 : 1, args);
       return;
     }
     case Message::Kind::kLog:
       if (!st.on_log.IsEmpty()) {
-        CallBack(env, st.on_log, {Napi::String::New(env, msg->level), Napi::String::New(env, msg->message)});
+        napi_value args[] = {JsString(env, msg->level), JsString(env, msg->message)};
+        CallListener(env, st.on_log, 2, args);
       }
       return;
     case Message::Kind::kClosed:
-      if (!msg->message.empty() && !st.on_log.IsEmpty()) {
-        CallBack(env, st.on_log, {Napi::String::New(env, "error"), Napi::String::New(env, msg->message)});
-      }
-      if (st.close_deferred) st.close_deferred->Resolve(env.Undefined());
-      st.close_deferred.reset();
-      if (st.hook_registered) {
-        st.hook_registered = false;
-        napi_remove_env_cleanup_hook(st.env, &HandleState::CleanupHook, &st);
-      }
-      st.SetRef(env, false);
-      st.ReleaseTsfn(false);
+      st.Finish(env, msg->message);
       return;
   }
 }
 
-void FinalizeTsfn(Napi::Env /*env*/, void* /*data*/, StateRef* ctx) {
-  std::unique_ptr<StateRef> owned(ctx);  // drops the TSFN's reference to the state
+void FinalizeTsfn(napi_env /*env*/, void* data, void* /*hint*/) {
+  std::unique_ptr<StateRef> owned(static_cast<StateRef*>(data));  // drops the TSFN's reference
+}
+
+// A promise created for a JS call (throws there, where throwing is allowed); the
+// deferred is settled later with Settle().
+Napi::Promise NewPromise(Napi::Env env, napi_deferred* deferred) {
+  napi_value promise = nullptr;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok) throw Napi::Error::New(env);
+  return Napi::Promise(env, promise);
 }
 
 // ------------------------------------------------------------------ argument helpers
@@ -224,40 +237,44 @@ KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
 
 // ------------------------------------------------------------------ async workers
 
+// Async workers: Execute runs on the thread pool; the completion is a loop-started
+// callback, so OnWorkComplete is overridden to settle through js_call.h and never throw
+// (node-addon-api's would rethrow a refused Resolve as a C++ exception). A completion
+// with napi_cancelled (env torn down before Execute ran) settles nothing.
+
 class CheckpointWorker : public Napi::AsyncWorker {
  public:
-  CheckpointWorker(Napi::Env env, std::shared_ptr<Engine> engine, int64_t now)
-      : Napi::AsyncWorker(env, "kvstore.checkpoint"),
-        engine_(std::move(engine)),
-        now_(now),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  CheckpointWorker(Napi::Env env, std::shared_ptr<Engine> engine, int64_t now, napi_deferred deferred)
+      : Napi::AsyncWorker(env, "kvstore.checkpoint"), engine_(std::move(engine)), now_(now), deferred_(deferred) {}
 
   void Execute() override { status_ = engine_->Checkpoint(now_, &redo_); }
-  void OnOK() override {
-    if (status_.ok()) {
-      deferred_.Resolve(Napi::BigInt::New(Env(), redo_));
-    } else {
-      deferred_.Reject(StatusToError(Env(), status_).Value());
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      JsScope scope(env);
+      if (status_.ok()) {
+        Settle(env, deferred_, true, JsBigInt(env, redo_));
+      } else {
+        Settle(env, deferred_, false, JsStatusError(env, status_));
+      }
     }
+    Destroy();
   }
 
  private:
-  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<Engine> engine_;  // keeps the Engine object alive, not its registry reference
   int64_t now_;
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_;
   Status status_;
   uint64_t redo_ = 0;
 };
 
 // Flushes this handle's writes, gives its engine reference back (the last one closes the
 // engine) and then posts kClosed through the handle's TSFN, behind every durable
-// notification, so close() resolves only after them.
+// notification, so close() resolves only after them. If the TSFN is gone by then, the
+// completion finishes the close itself.
 class CloseWorker : public Napi::AsyncWorker {
  public:
-  CloseWorker(Napi::Env env, StateRef state)
-      : Napi::AsyncWorker(env, "kvstore.close"), state_(std::move(state)) {}
+  CloseWorker(Napi::Env env, StateRef state) : Napi::AsyncWorker(env, "kvstore.close"), state_(std::move(state)) {}
 
   void Execute() override {
     auto msg = std::make_unique<Message>();
@@ -268,17 +285,21 @@ class CloseWorker : public Napi::AsyncWorker {
       Status s = ReleaseEngine(state_->engine, true);
       if (!s.ok()) msg->message = "close: " + s.message();
     }
+    error_ = msg->message;
     posted_ = state_->Post(std::move(msg));
   }
-  void OnOK() override {
-    if (!posted_ && state_->close_deferred) {
-      state_->close_deferred->Resolve(Env().Undefined());
-      state_->close_deferred.reset();
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    // Cancelled: Execute never ran and the cleanup hook releases the engine (Detach).
+    if (status != napi_cancelled && !posted_) {
+      JsScope scope(env);
+      state_->Finish(env, error_);
     }
+    Destroy();
   }
 
  private:
   StateRef state_;
+  std::string error_;
   bool posted_ = false;
 };
 
@@ -322,21 +343,27 @@ EngineHandle::~EngineHandle() {
 
 void EngineHandle::Attach(Napi::Env env, std::shared_ptr<Engine> engine, Napi::Function on_durable,
                           Napi::Function on_log) {
-  state_ = std::make_shared<HandleState>();
+  state_ = std::make_shared<HandleState>();  // from here the handle owns the engine reference
   HandleState& st = *state_;
   st.engine = std::move(engine);
   st.env = env;
   st.on_durable = Napi::Persistent(on_durable);
   st.on_log = Napi::Persistent(on_log);
+  napi_value name = Napi::String::New(env, "kvstore.durable");
   auto ctx = std::make_unique<StateRef>(state_);
-  st.tsfn = Tsfn::New(env, on_durable, "kvstore.durable", 0, 1, ctx.get(), FinalizeTsfn,
-                      static_cast<void*>(nullptr));
+  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, ctx.get(), FinalizeTsfn,
+                                                       ctx.get(), CallJs, &st.tsfn);
+  if (status != napi_ok) throw Napi::Error::New(env);
   ctx.release();  // owned by the TSFN now; FinalizeTsfn frees it
   st.tsfn_alive = true;
-  st.tsfn.Unref(env);  // referenced only while a promise waits on it (AwaitDurable)
+  // Referenced only while a promise waits on it (AwaitDurable).
+  napi_unref_threadsafe_function(env, st.tsfn);
   // Registered after the TSFN, so it runs before node tears the TSFN down.
-  napi_add_env_cleanup_hook(env, &HandleState::CleanupHook, &st);
+  if (napi_add_env_cleanup_hook(env, &HandleState::CleanupHook, &st) != napi_ok) throw Napi::Error::New(env);
   st.hook_registered = true;
+  // Invariant: the listener is removed (RemoveListener waits for a call in progress)
+  // before the state can die: Detach and CloseWorker::Execute both remove it, and each
+  // runs while holding a reference to the state.
   HandleState* raw = &st;
   st.listener_id = st.engine->AddListener([raw](const EngineEvent& ev) {
     auto msg = std::make_unique<Message>();
@@ -498,9 +525,9 @@ Napi::Value EngineHandle::Checkpoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   int64_t now = Int64Arg(env, info, 0, "now");
-  auto* worker = new CheckpointWorker(env, state_->engine, now);  // deletes itself when done
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
+  napi_deferred deferred = nullptr;
+  Napi::Promise p = NewPromise(env, &deferred);
+  (new CheckpointWorker(env, state_->engine, now, deferred))->Queue();  // deletes itself when done
   return p;
 }
 
@@ -550,8 +577,7 @@ Napi::Value EngineHandle::Close(const Napi::CallbackInfo& info) {
     return d.Promise();
   }
   st.closed = true;
-  st.close_deferred.emplace(Napi::Promise::Deferred::New(env));
-  Napi::Promise p = st.close_deferred->Promise();
+  Napi::Promise p = NewPromise(env, &st.close_deferred);
   st.close_promise = Napi::Persistent(p.As<Napi::Object>());
   st.SetRef(env, true);  // until kClosed arrives
   auto* worker = new CloseWorker(env, state_);  // deletes itself when done
