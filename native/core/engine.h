@@ -214,13 +214,26 @@ class Engine {
 
   Status AcquireLock();
   void ReleaseLock();
+  // ---- recovery (engine_recovery.cc)
   Status Recover(std::vector<LogLine>* logs);
   Status ReplaySegments(uint64_t redo, std::vector<LogLine>* logs, uint64_t* next_lsn);
   Status CorruptAt(const std::string& file, size_t offset, const std::string& why,
                    const std::vector<std::string>& later, std::vector<LogLine>* logs, bool* stop);
-  void ApplyReplay(const std::vector<Change>& changes, uint64_t lsn);
 
-  // REQUIRES: write_mu_ held.
+  // ---- apply (engine_apply.cc)
+  // The one way a WAL record reaches the table (recovery; a standby's received records):
+  // decodes `body` and applies its changes at version `lsn`, a batch all at once under its
+  // shards' locks. Kinds >= kKindFirstSkippable are skipped (nothing applied, Ok). A
+  // malformed body or an unknown kind returns Corruption and applies nothing. `scratch`
+  // is reused between calls to spare an allocation per record.
+  Status ApplyRecord(uint64_t lsn, uint8_t kind, std::string_view body, std::vector<Change>* scratch);
+  // Applies decoded changes at version `lsn` under the touched shards' locks (in index
+  // order), so no reader sees part of a batch.
+  void ApplyChanges(const std::vector<Change>& changes, uint64_t lsn);
+  // The same for a write staged until durable (hashes computed at submit).
+  void ApplyStaged(const StagedRecord& rec);
+
+  // ---- write path (engine_write.cc). REQUIRES: write_mu_ held.
   Status CheckWritable() const;
   Current CurrentLocked(std::string_view key, uint64_t hash, int64_t now, std::string* value);
   // Starts a record of `body_bytes` (segment rotation bookkeeping) and returns its LSN
@@ -229,14 +242,18 @@ class Engine {
   void EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vector<StagedChange>* staged,
                        const std::vector<Change>& changes);
 
-  void ApplyToShards(const std::vector<Change>& changes, uint64_t lsn);
-  void ApplyStaged(const StagedRecord& rec);
-
+  // ---- flusher (engine_flusher.cc)
+  // Under interval/none the write path wakes the flusher once this much is buffered.
+  static constexpr size_t kWakeBytes = 64u << 10;
   void FlusherMain();
   Status WriteGroup(const std::string& group, const std::vector<std::pair<size_t, uint64_t>>& rotations);
   void Fail(const Status& s);
+
+  // ---- checkpoints (engine_checkpoint.cc)
   void CheckpointerMain();
   Status DropBefore(uint64_t redo);
+
+  // ---- listeners (engine.cc)
   void Emit(const EngineEvent& event);
   void EmitLog(const std::string& level, const std::string& message);
 
