@@ -15,6 +15,8 @@
         "native/core/engine_read.cc",
         "native/core/engine_recovery.cc",
         "native/core/engine_registry.cc",
+        "native/core/engine_standby.cc",
+        "native/core/engine_wal_read.cc",
         "native/core/engine_write.cc",
         "native/core/file_util.cc",
         "native/core/shard_table.cc",
@@ -23,7 +25,8 @@
         "native/core/wal_writer.cc",
         "native/binding/addon.cc",
         "native/binding/engine_handle.cc",
-        "native/binding/errors.cc"
+        "native/binding/errors.cc",
+        "native/binding/replication.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

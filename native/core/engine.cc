@@ -20,7 +20,8 @@ Engine::Engine(const EngineOptions& options)
       wal_dir_(JoinPath(options.dir, "wal")),
       base_dir_(JoinPath(options.dir, "base")),
       shards_(std::make_unique<Shard[]>(options.shards)),
-      shard_mask_(options.shards - 1) {}
+      shard_mask_(options.shards - 1),
+      role_(options.role) {}
 
 Engine::~Engine() {
   Close(false);
@@ -97,6 +98,9 @@ EngineStats Engine::Stats() const {
   }
   st.next_lsn = NextLsn();
   st.durable_lsn = durable_lsn_.load();
+  st.flushed_lsn = synced_lsn_.load();
+  st.applied_lsn = applied_lsn_.load();
+  st.role = role_.load();
   st.wal_bytes = wal_bytes_.load();
   {
     std::lock_guard<std::mutex> lock(seg_mu_);
@@ -125,6 +129,11 @@ Status Engine::Close(bool final_checkpoint) {
     flusher_cv_.notify_one();
   }
   if (flusher_.joinable()) flusher_.join();
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    flusher_done_ = true;  // WaitApplied stops waiting
+    durable_cv_.notify_all();
+  }
   {
     std::lock_guard<std::mutex> lock(ckpt_thread_mu_);
     ckpt_stop_ = true;

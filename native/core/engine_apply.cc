@@ -54,6 +54,16 @@ void Engine::ApplyChanges(const std::vector<Change>& changes, uint64_t lsn) {
 }
 
 void Engine::ApplyStaged(const StagedRecord& rec) {
+  if (!rec.replicated.empty()) {
+    // Received records, checked whole by AppendReplicated before they were staged.
+    std::vector<Change> scratch;
+    RecordView r;
+    for (size_t at = 0; ReadRecord(rec.replicated, at, &r) == ReadResult::kOk; at = r.next) {
+      Status s = ApplyRecord(r.lsn, r.kind, r.body, &scratch);
+      if (!s.ok()) EmitLog("error", "replicated record " + std::to_string(r.lsn) + " not applied: " + s.message());
+    }
+    return;
+  }
   std::vector<size_t> idx;
   for (const StagedChange& c : rec.changes) idx.push_back(ShardIndex(c.hash));
   std::sort(idx.begin(), idx.end());

@@ -1,7 +1,8 @@
 // The flusher thread: takes what the write path framed into buf_, writes it to the current
 // segment (rotating segments where the write path marked it), fdatasyncs as the
-// durability policy asks, applies what the sync made durable (`always`) and reports the
-// durable LSN to listeners. One thread; the only writer of segment_.
+// durability policy asks (and always for replicated records), applies what waited for
+// that sync (`always` writes, replicated records) and reports the durable, flushed and
+// applied LSNs to listeners. One thread; the only writer of segment_ and synced_lsn_.
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -32,11 +33,12 @@ void Engine::FlusherMain() {
   auto next_sync = Clock::now() + interval;
   uint64_t written_lsn = durable_lsn_.load();
   uint64_t unsynced_records = 0;
+  uint64_t emitted_flushed = synced_lsn_.load();
   std::unique_lock<std::mutex> lock(write_mu_);
   for (;;) {
     // ---- wait for work
     for (;;) {
-      if (stop_ || flush_requested_) break;
+      if (stop_ || flush_requested_ || force_sync_) break;
       if (!failed_.ok()) {
         flusher_idle_ = true;
         flusher_cv_.wait(lock);
@@ -64,6 +66,8 @@ void Engine::FlusherMain() {
     bool stopping = stop_;
     bool flush_requested = flush_requested_;
     flush_requested_ = false;
+    bool force_sync = force_sync_;
+    force_sync_ = false;
     if (!failed_.ok()) {
       durable_cv_.notify_all();
       if (stopping) return;
@@ -93,11 +97,10 @@ void Engine::FlusherMain() {
       fsync_hist_.Add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()), kFsyncBoundsMicros);
       return st;
     };
-    if (s.ok() && sync && options_.durability != Durability::kNone && unsynced_records > 0) {
+    // Close and replicated records sync even under `none`.
+    bool want_sync = (sync && options_.durability != Durability::kNone) || stopping || force_sync;
+    if (s.ok() && want_sync && unsynced_records > 0) {
       s = timed_sync();
-      synced = true;
-    } else if (s.ok() && stopping && unsynced_records > 0) {
-      s = timed_sync();  // close syncs even under `none`
       synced = true;
     }
     if (options_.durability == Durability::kInterval && sync) next_sync = Clock::now() + interval;
@@ -120,33 +123,20 @@ void Engine::FlusherMain() {
     if (group_size > max_group_commit_.load()) max_group_commit_ = group_size;
     if (group_size > 0) group_hist_.Add(group_size, kGroupBounds);
     bool advanced = group_size > 0 && written_lsn > durable_lsn_.load();
-    if (options_.durability == Durability::kAlways && advanced) {
-      // Apply what this sync covered, in LSN order, then drop the pending refs to it.
-      std::deque<StagedRecord> done;
-      lock.lock();
-      while (!staged_.empty() && staged_.front().lsn <= written_lsn) {
-        done.push_back(std::move(staged_.front()));
-        staged_.pop_front();
-      }
-      lock.unlock();
-      for (const StagedRecord& rec : done) {
-        ApplyStaged(rec);
-        applied_lsn_.store(rec.lsn, std::memory_order_release);
-      }
-      lock.lock();
-      for (const StagedRecord& rec : done) {
-        for (const StagedChange& c : rec.changes) {
-          auto it = pending_.find(c.key);
-          if (it != pending_.end() && it->second.lsn == rec.lsn) pending_.erase(it);
-        }
-      }
-      lock.unlock();
+    bool applied_any = false;
+    if (synced) {
+      synced_lsn_.store(written_lsn, std::memory_order_release);
+      applied_any = ApplySynced(written_lsn, &lock);
     }
-    if (advanced) {
-      durable_lsn_.store(written_lsn, std::memory_order_release);
+    if (advanced) durable_lsn_.store(written_lsn, std::memory_order_release);
+    uint64_t flushed = synced_lsn_.load();
+    if (advanced || flushed > emitted_flushed || applied_any) {
+      emitted_flushed = flushed;
       EngineEvent ev;
       ev.type = EngineEvent::Type::kDurable;
-      ev.durable_lsn = written_lsn;
+      ev.durable_lsn = durable_lsn_.load();
+      ev.flushed_lsn = flushed;
+      ev.applied_lsn = applied_lsn_.load();
       Emit(ev);
     }
     if (options_.checkpoint_wal_bytes > 0 && wal_since_checkpoint_.load() >= options_.checkpoint_wal_bytes &&
@@ -161,6 +151,31 @@ void Engine::FlusherMain() {
   }
 }
 
+bool Engine::ApplySynced(uint64_t synced, std::unique_lock<std::mutex>* lock) {
+  // Apply what the sync covered, in LSN order, then drop the pending refs to it.
+  std::deque<StagedRecord> done;
+  lock->lock();
+  while (!staged_.empty() && staged_.front().lsn <= synced) {
+    done.push_back(std::move(staged_.front()));
+    staged_.pop_front();
+  }
+  lock->unlock();
+  if (done.empty()) return false;
+  for (const StagedRecord& rec : done) {
+    ApplyStaged(rec);
+    applied_lsn_.store(rec.lsn, std::memory_order_release);
+  }
+  lock->lock();
+  for (const StagedRecord& rec : done) {
+    for (const StagedChange& c : rec.changes) {
+      auto it = pending_.find(c.key);
+      if (it != pending_.end() && it->second.lsn == rec.lsn) pending_.erase(it);
+    }
+  }
+  lock->unlock();
+  return true;
+}
+
 Status Engine::WriteGroup(const std::string& group, const std::vector<std::pair<size_t, uint64_t>>& rotations) {
   size_t off = 0;
   for (const auto& [at, first_lsn] : rotations) {
@@ -172,6 +187,8 @@ Status Engine::WriteGroup(const std::string& group, const std::vector<std::pair<
     Status s = segment_.Close(true);
     fsyncs_++;
     if (!s.ok()) return s;
+    // Every record before the new segment's first is in the one just synced and closed.
+    if (first_lsn - 1 > synced_lsn_.load()) synced_lsn_.store(first_lsn - 1, std::memory_order_release);
     s = segment_.Open(wal_dir_, first_lsn);
     if (!s.ok()) return s;
     std::lock_guard<std::mutex> l(seg_mu_);
@@ -198,6 +215,8 @@ void Engine::Fail(const Status& s) {
   EngineEvent ev;
   ev.type = EngineEvent::Type::kDurable;
   ev.durable_lsn = durable_lsn_.load();
+  ev.flushed_lsn = synced_lsn_.load();
+  ev.applied_lsn = applied_lsn_.load();
   ev.error_code = "IO_ERROR";
   ev.message = s.message();
   Emit(ev);

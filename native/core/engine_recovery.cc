@@ -1,6 +1,8 @@
 // Recovery at open: the control file names the newest checkpoint; its snapshot is loaded
 // and every WAL record from its redo LSN on is replayed through ApplyRecord. Torn tails
 // and corruption are handled as docs/on-disk-format.md ("Recovery") says.
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstddef>
 
@@ -36,6 +38,7 @@ Status Engine::Recover(std::vector<LogLine>* logs) {
   if (!s.ok()) return s;
   std::sort(names.begin(), names.end());
   uint64_t total = 0;
+  std::string last_written;  // the newest segment with records
   for (const auto& n : names) {
     uint64_t first;
     if (!ParseSegmentName(n, &first)) continue;
@@ -44,6 +47,19 @@ Status Engine::Recover(std::vector<LogLine>* logs) {
     if (!s.ok()) return s;
     segments_.push_back(first);
     total += size;
+    if (size > 0) last_written = n;
+  }
+  // The last process may have died with records written but not synced (interval/none,
+  // or a kill between write and fdatasync). They were replayed, so they count as flushed
+  // from here on (ReadWal may stream them): sync them first. Older segments were synced
+  // when the writer moved past them.
+  if (!last_written.empty()) {
+    std::string path = JoinPath(wal_dir_, last_written);
+    UniqueFd fd;
+    s = OpenFile(path, O_RDONLY, 0, &fd);
+    if (s.ok()) s = FdataSync(fd.get(), path);
+    if (s.ok()) s = fd.Close(path);
+    if (!s.ok()) return s;
   }
   // A new segment at next (an existing file of that name can only be empty: its records
   // would have advanced `next`).
@@ -55,6 +71,7 @@ Status Engine::Recover(std::vector<LogLine>* logs) {
   next_lsn_ = next;
   applied_lsn_ = next - 1;
   durable_lsn_ = next - 1;
+  synced_lsn_ = next - 1;
   virtual_segment_bytes_ = segment_.size();
   return Status::Ok();
 }

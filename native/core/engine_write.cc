@@ -42,6 +42,7 @@ bool ParseInt64(std::string_view text, int64_t* out) {
 Status Engine::CheckWritable() const {
   if (closing_ || closed_) return Status::Closed("the store is closed");
   if (!failed_.ok()) return Status::IoError(failed_.message());
+  if (role_.load() != Role::kPrimary) return Status::ReadOnly("this store is a standby: it takes writes only from its primary");
   return Status::Ok();
 }
 
@@ -89,7 +90,7 @@ void Engine::EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vect
   FinishRecord(&buf_, start, lsn, kind);
   buf_records_++;
   if (options_.durability == Durability::kAlways) {
-    staged_.push_back(StagedRecord{lsn, std::move(*staged)});
+    staged_.push_back(StagedRecord{lsn, std::move(*staged), std::string()});
     for (const StagedChange& c : staged_.back().changes) pending_[c.key] = PendingRef{lsn, &c};
     if (flusher_idle_ && !options_.defer_flusher_wake) {
       flusher_idle_ = false;

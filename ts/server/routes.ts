@@ -417,7 +417,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     });
     admin.get('/stats', async () => {
       const s = store.stats();
-      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: a.stats() };
+      return { ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), flushedLsn: String(s.flushedLsn), appliedLsn: String(s.appliedLsn), lastCheckpointLsn: String(s.lastCheckpointLsn), memory: process.memoryUsage(), auth: a.stats() };
     });
   }, { prefix: '/admin' });
 };

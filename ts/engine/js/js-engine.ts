@@ -5,13 +5,17 @@
  * runs on libuv's thread pool, so the JS thread never waits for the disk; recovery at
  * open is synchronous.
  *
- * This file is the Engine facade and the write path (conditions, LSNs, staging until
- * durable). The rest, one concept per file: table.ts (the table, the one apply function,
- * reads, sweeps), recovery.ts (open), wal-writer.ts (the flusher), checkpoint.ts.
+ * This file is the Engine facade, the write path (conditions, LSNs, staging until
+ * durable) and the standby's append path (docs/replication.md). The rest, one concept per
+ * file: table.ts (the table, the one apply function, reads, sweeps), recovery.ts (open),
+ * wal-writer.ts (the flusher), wal-source.ts (reading the WAL back), replicated.ts
+ * (checking received records), checkpoint.ts.
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import type { DurableCallback, Engine, EngineConfig, EngineStats, LogCallback, RawEntry } from '../types.js';
+import type {
+  DurableCallback, Engine, EngineConfig, EngineRole, EngineStats, FlushedListener, LogCallback, RawEntry, WalChunk, WalPositions,
+} from '../types.js';
 import {
   type Change,
   KIND_BATCH,
@@ -28,7 +32,9 @@ import { writeCheckpoint } from './checkpoint.js';
 import { coded } from './io.js';
 import { PidLock } from './lock.js';
 import { recover } from './recovery.js';
+import { checkReplicated } from './replicated.js';
 import { type Entry, Table, live } from './table.js';
+import { WalSource } from './wal-source.js';
 import { WalWriter } from './wal-writer.js';
 
 /** A write that is submitted but not yet applied (durability `always`). null = deleted. */
@@ -37,11 +43,31 @@ interface Pending {
   entry: Entry | null;
 }
 
+/**
+ * What waits for its fdatasync before it is applied: a local write under `always`
+ * (decoded changes), or replicated records under any policy (applied through
+ * Table.applyRecord). `lsn` is its last LSN.
+ */
+type Staged = { lsn: bigint; changes: Change[] } | { lsn: bigint; replicated: Array<[bigint, Buffer]> };
+
+interface AppendWaiter {
+  lsn: bigint;
+  resolve: (lsn: bigint) => void;
+  reject: (err: Error) => void;
+}
+
 export class JsEngine implements Engine {
   private readonly table = new Table();
   private readonly pending = new Map<string, Pending>();
-  /** Changes waiting for their fdatasync before they become visible (always). */
-  private staged: Array<[bigint, Change[]]> = [];
+  /** Waiting for their fdatasync before they become visible, in LSN order. */
+  private staged: Staged[] = [];
+  private currentRole: EngineRole;
+  private promoting = false;
+  /** appendReplicated promises, in LSN order. */
+  private appends: AppendWaiter[] = [];
+  private readonly flushedListeners = new Set<FlushedListener>();
+  private lastFlushed: bigint;
+  private readonly source: WalSource;
   private nextLsn: bigint;
   private appliedLsn: bigint;
   private durableLsn: bigint;
@@ -63,6 +89,8 @@ export class JsEngine implements Engine {
     const walDir = path.join(cfg.dir, 'wal');
     fs.mkdirSync(walDir, { recursive: true });
     fs.mkdirSync(path.join(cfg.dir, 'base'), { recursive: true });
+    this.currentRole = cfg.role;
+    this.source = new WalSource(walDir);
     this.lock = PidLock.acquire(cfg.dir);
     try {
       const r = recover(cfg, this.table, onLog);
@@ -70,6 +98,7 @@ export class JsEngine implements Engine {
       this.appliedLsn = r.nextLsn - 1n;
       this.durableLsn = r.nextLsn - 1n;
       this.lastCheckpointLsn = r.lastCheckpointLsn;
+      this.lastFlushed = r.nextLsn - 1n;
       this.wal = new WalWriter(cfg, walDir, r, {
         durable: (last) => this.groupDurable(last),
         failed: (err) => this.walFailed(err),
@@ -134,6 +163,7 @@ export class JsEngine implements Engine {
   private checkWritable(): void {
     if (this.closing) throw coded('CLOSED', 'the store is closing');
     if (this.wal.failed) throw coded('IO_ERROR', this.wal.failed.message);
+    if (this.currentRole !== 'primary') throw coded('READ_ONLY', 'this store is a standby: it takes writes only from its primary');
   }
 
   private checkVersion(k: string, ifVersion: bigint, now: number): Entry | undefined {
@@ -194,7 +224,7 @@ export class JsEngine implements Engine {
     writeRecord(rec, 0, lsn, kind, body);
     this.wal.append(lsn, rec);
     if (this.cfg.durability === 0) {
-      this.staged.push([lsn, changes]);
+      this.staged.push({ lsn, changes });
       for (const c of changes) {
         const entry = c.type === 'put' ? { value: c.value, version: lsn, expiresAt: c.expiresAt } : null;
         this.pending.set(c.key.toString('latin1'), { version: lsn, entry });
@@ -207,32 +237,125 @@ export class JsEngine implements Engine {
     return lsn;
   }
 
-  /** The flusher wrote (and under `always` synced) every record up to `last`. */
+  /** The flusher wrote every record up to `last` (synced up to wal.flushedLsn). */
   private groupDurable(last: bigint): void {
-    if (this.cfg.durability === 0) this.applyStaged(last);
+    this.applyStaged(this.wal.flushedLsn);
     this.durableLsn = last;
     this.onDurable(last);
+    const w = this.appends;
+    let i = 0;
+    for (; i < w.length && w[i]!.lsn <= this.appliedLsn; i++) w[i]!.resolve(w[i]!.lsn);
+    if (i > 0) this.appends = w.slice(i);
+    if (this.wal.flushedLsn > this.lastFlushed) {
+      this.lastFlushed = this.wal.flushedLsn;
+      for (const l of [...this.flushedListeners]) l(this.lastFlushed);
+    }
     this.maybeAutoCheckpoint();
   }
 
+  /** Applies what waited for a sync that now covers it, in LSN order. */
   private applyStaged(upTo: bigint): void {
-    while (this.staged.length > 0 && this.staged[0]![0] <= upTo) {
-      const [lsn, changes] = this.staged.shift()!;
-      this.table.applyChanges(changes, lsn, false);
-      this.appliedLsn = lsn;
-      for (const c of changes) {
+    while (this.staged.length > 0 && this.staged[0]!.lsn <= upTo) {
+      const st = this.staged.shift()!;
+      if ('replicated' in st) {
+        // Checked whole by appendReplicated: applyRecord cannot refuse them.
+        for (const [lsn, rec] of st.replicated) this.table.applyRecord(lsn, rec[16]!, rec.subarray(RECORD_HEADER));
+        this.appliedLsn = st.lsn;
+        continue;
+      }
+      this.table.applyChanges(st.changes, st.lsn, false);
+      this.appliedLsn = st.lsn;
+      for (const c of st.changes) {
         const k = c.key.toString('latin1');
-        if (this.pending.get(k)?.version === lsn) this.pending.delete(k);
+        if (this.pending.get(k)?.version === st.lsn) this.pending.delete(k);
       }
     }
   }
 
-  /** The WAL failed: pending writes fail, reads go on. */
+  /** The WAL failed: pending writes and appends fail, reads go on. */
   private walFailed(err: Error): void {
     this.staged = [];
     this.pending.clear();
     this.onLog('error', `WAL write failed, the store is now read-only: ${err.message}`);
     this.onDurable(this.durableLsn, 'IO_ERROR', err.message);
+    const failed = coded('IO_ERROR', err.message);
+    for (const a of this.appends) a.reject(failed);
+    this.appends = [];
+    for (const l of [...this.flushedListeners]) l(this.wal.flushedLsn, 'IO_ERROR');
+  }
+
+  // ---------------------------------------------------------------- replication (docs/replication.md)
+
+  async readWal(fromLsn: bigint, maxBytes: number): Promise<WalChunk> {
+    this.check();
+    return await this.source.read(fromLsn, maxBytes, {
+      nextLsn: this.nextLsn,
+      flushedLsn: this.wal.flushedLsn,
+      segments: () => this.wal.segments,
+    });
+  }
+
+  appendReplicated(records: Buffer, firstLsn: bigint): Promise<bigint> {
+    try {
+      return this.queueReplicated(records, firstLsn);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Synchronous up to the returned promise, so appends are taken in call order. */
+  private queueReplicated(records: Buffer, firstLsn: bigint): Promise<bigint> {
+    const checked = checkReplicated(records, firstLsn);
+    if (this.closing || this.closed) throw coded('CLOSED', 'the store is closed');
+    if (this.wal.failed) throw coded('IO_ERROR', this.wal.failed.message);
+    if (this.currentRole !== 'standby' || this.promoting) throw coded('NOT_STANDBY', 'only a standby appends replicated records');
+    if (firstLsn !== this.nextLsn) {
+      throw coded('WAL_LSN_MISMATCH', `replicated records start at LSN ${firstLsn} but this standby's next LSN is ${this.nextLsn}`);
+    }
+    const copy = Buffer.from(records); // the caller may reuse its buffer
+    const recs: Array<[bigint, Buffer]> = checked.records.map(([lsn, start, end]) => [lsn, copy.subarray(start, end)]);
+    for (const [lsn, rec] of recs) this.wal.append(lsn, rec);
+    this.nextLsn = checked.lastLsn + 1n;
+    this.staged.push({ lsn: checked.lastLsn, replicated: recs });
+    this.wal.forceSync = true;
+    this.wal.kick();
+    return new Promise<bigint>((resolve, reject) => {
+      this.appends.push({ lsn: checked.lastLsn, resolve, reject });
+    });
+  }
+
+  async promote(): Promise<void> {
+    this.check();
+    if (this.closing) throw coded('CLOSED', 'the store is closing');
+    if (this.currentRole !== 'standby' || this.promoting) throw coded('NOT_STANDBY', 'only a standby can be promoted');
+    this.promoting = true;
+    try {
+      // No record arrives any more and client writes are still refused: once everything
+      // received is applied, local writes continue the log in LSN order.
+      await this.wal.drain();
+      if (this.wal.failed) throw coded('IO_ERROR', this.wal.failed.message);
+      if (this.closing) throw coded('CLOSED', 'the store closed during the promotion');
+      this.currentRole = 'primary';
+    } finally {
+      this.promoting = false;
+    }
+  }
+
+  walPositions(): WalPositions {
+    this.check();
+    return { nextLsn: this.nextLsn, durableLsn: this.durableLsn, flushedLsn: this.wal.flushedLsn, appliedLsn: this.appliedLsn };
+  }
+
+  role(): EngineRole {
+    this.check();
+    return this.currentRole;
+  }
+
+  onFlushed(listener: FlushedListener): () => void {
+    this.flushedListeners.add(listener);
+    return () => {
+      this.flushedListeners.delete(listener);
+    };
   }
 
   // ---------------------------------------------------------------- checkpoints (checkpoint.ts)
@@ -271,6 +394,9 @@ export class JsEngine implements Engine {
       keys: this.table.size,
       nextLsn: this.nextLsn,
       durableLsn: this.durableLsn,
+      flushedLsn: w.flushedLsn,
+      appliedLsn: this.appliedLsn,
+      role: this.currentRole,
       walBytes: w.walBytes,
       walSegments: w.segments.length,
       lastCheckpointLsn: this.lastCheckpointLsn,

@@ -122,7 +122,25 @@ export function recover(cfg: EngineConfig, table: Table, onLog: LogCallback): Re
     .sort()
     .map((n) => BigInt('0x' + n.slice(0, 16)));
   let walBytes = 0;
-  for (const s of segments) walBytes += fs.statSync(path.join(walDir, segmentName(s))).size;
+  let lastWritten: string | null = null;
+  for (const s of segments) {
+    const file = path.join(walDir, segmentName(s));
+    const size = fs.statSync(file).size;
+    walBytes += size;
+    if (size > 0) lastWritten = file;
+  }
+  // The last process may have died with records written but not synced (interval/none, or
+  // a kill between write and fdatasync). They were replayed, so they count as flushed from
+  // here on (readWal may stream them): sync them first. Older segments were synced when
+  // the writer moved past them.
+  if (lastWritten !== null) {
+    const fd = fs.openSync(lastWritten, 'r');
+    try {
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   return { nextLsn: expected !== null && expected > redo ? expected : redo, lastCheckpointLsn, segments, walBytes };
 }
 

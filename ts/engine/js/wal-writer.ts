@@ -2,7 +2,8 @@
  * The pure-TS engine's WAL writer and flusher: framed records queue here in LSN order; a
  * flush loop writes each group to the current segment (cutting it at segment boundaries
  * and where a checkpoint asked for a new segment), fdatasyncs it unless durability is
- * `none`, and tells the engine through `hooks.durable`. Disk work runs on libuv's thread
+ * `none` (a group holding replicated records is synced whatever the policy), keeps the
+ * flushed LSN, and tells the engine through `hooks.durable`. Disk work runs on libuv's thread
  * pool. An fdatasync failure is final (PostgreSQL, 2018): the queue is dropped and
  * `hooks.failed` is told once; nothing is written again.
  */
@@ -21,7 +22,7 @@ const close = promisify(fs.close);
 const open = promisify(fs.open);
 
 export interface WalHooks {
-  /** Every record with lsn <= last is written (and fdatasynced unless durability is `none`). */
+  /** Every record with lsn <= last is written (and fdatasynced unless durability is `none`); see flushedLsn. */
   durable(last: bigint): void;
   /** The WAL can no longer be written; called once. */
   failed(err: Error): void;
@@ -47,15 +48,20 @@ export class WalWriter {
   groupRecords = 0;
   maxGroupCommit = 0;
   failed: Error | null = null;
+  /** Every record <= it is fdatasynced. */
+  flushedLsn: bigint;
+  /** The next group is fdatasynced whatever the policy (replicated records are in it). */
+  forceSync = false;
 
   constructor(
     private readonly cfg: EngineConfig,
     private readonly walDir: string,
-    recovered: { segments: bigint[]; walBytes: number },
+    recovered: { segments: bigint[]; walBytes: number; nextLsn: bigint },
     private readonly hooks: WalHooks,
   ) {
     this.segments = recovered.segments;
     this.walBytes = recovered.walBytes;
+    this.flushedLsn = recovered.nextLsn - 1n; // recovery synced what it replayed
   }
 
   /** Opens (creating) the segment whose first record will be `first`; at open only. */
@@ -127,8 +133,10 @@ export class WalWriter {
     while (this.queue.length > 0 && !this.failed) {
       const group = this.queue;
       this.queue = [];
+      const sync = this.cfg.durability !== 2 || this.forceSync;
+      this.forceSync = false;
       try {
-        await this.writeGroup(group);
+        await this.writeGroup(group, sync);
       } catch (err) {
         this.fail(err as Error);
         return;
@@ -141,7 +149,7 @@ export class WalWriter {
     }
   }
 
-  private async writeGroup(group: Array<[bigint, Buffer]>): Promise<void> {
+  private async writeGroup(group: Array<[bigint, Buffer]>, sync: boolean): Promise<void> {
     let i = 0;
     while (i < group.length) {
       // Cut the group at the next segment boundary.
@@ -157,18 +165,20 @@ export class WalWriter {
         parts.push(rec);
         bytes += rec.length;
       }
+      const last = group[i - 1]![0];
       const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
       for (let off = 0; off < buf.length; ) off += (await write(this.segFd, buf, off, buf.length - off)).bytesWritten;
       this.segBytes += bytes;
       this.walBytes += bytes;
       this.walSinceCheckpoint += bytes;
-      if (this.cfg.durability !== 2) {
+      if (sync) {
         const t0 = performance.now();
         await fdatasync(this.segFd);
         const us = Math.round((performance.now() - t0) * 1000);
         this.fsyncs++;
         this.fsyncMicros += us;
         addToBuckets(this.fsyncBuckets, FSYNC_BOUNDS_MICROS, us);
+        this.flushedLsn = last;
       }
     }
   }
@@ -176,6 +186,8 @@ export class WalWriter {
   /** Closes the current segment (synced) and starts a new one whose first record is `first`. */
   private async rotate(first: bigint): Promise<void> {
     await fdatasync(this.segFd);
+    // Every record before the new segment's first is in the one just synced.
+    if (first - 1n > this.flushedLsn) this.flushedLsn = first - 1n;
     await close(this.segFd);
     this.segFd = -1;
     this.rotateAt = null;
