@@ -99,6 +99,10 @@ for (const engine of ENGINES) {
     assert.match(m, /kvstore_http_requests_total\{method="PUT",route="\/v1\/kv\/\*",status="200"\} 1/);
     // the shipped Grafana dashboard only charts metrics the server exports
     await fetch(`${c.url}/v1/admin/checkpoint`, { method: 'POST', headers: bearer(c.admin) });
+    // the stats route answers with every LSN (a bigint in the store) as a decimal string
+    const st = (await (await fetch(`${c.url}/v1/admin/stats`, { headers: bearer(c.admin) })).json()) as Record<string, unknown>;
+    for (const k of ['nextLsn', 'durableLsn', 'flushedLsn', 'appliedLsn', 'lastCheckpointLsn']) assert.match(String(st[k]), /^\d+$/, k);
+    assert.is(st.role, 'primary');
     const m2 = await (await fetch(`${c.url}/metrics`)).text();
     const dashboard = fs.readFileSync(path.join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8');
     const used = new Set(dashboard.match(/kvstore_[a-z0-9_]+/g));

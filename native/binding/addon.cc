@@ -71,6 +71,14 @@ class KvAddon : public Napi::Addon<KvAddon> {
     o.wal_segment_bytes = static_cast<uint64_t>(NumberField(env, c, "walSegmentBytes"));
     o.checkpoint_wal_bytes = static_cast<uint64_t>(NumberField(env, c, "checkpointWalBytes"));
     o.truncate_corrupt_tail = c.Get("truncateCorruptTail").ToBoolean().Value();
+    Napi::Value role = c.Get("role");
+    if (!role.IsUndefined()) {
+      std::string r = role.IsString() ? role.As<Napi::String>().Utf8Value() : std::string();
+      if (r != "primary" && r != "standby") {
+        ThrowStatus(env, Status::InvalidArgument("config.role must be 'primary' or 'standby'"));
+      }
+      o.role = r == "standby" ? Role::kStandby : Role::kPrimary;
+    }
     o.defer_flusher_wake = true;  // every handle's writes are followed by kick() (ts/engine/native.ts)
 
     std::vector<LogLine> logs;

@@ -332,6 +332,11 @@ Napi::Function EngineHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&EngineHandle::DelS>("delS"),
           InstanceMethod<&EngineHandle::Kick>("kick"),
           InstanceMethod<&EngineHandle::ScanP>("scanP"),
+          InstanceMethod<&EngineHandle::ReadWal>("readWal"),
+          InstanceMethod<&EngineHandle::AppendReplicated>("appendReplicated"),
+          InstanceMethod<&EngineHandle::Promote>("promote"),
+          InstanceMethod<&EngineHandle::Positions>("walPositions"),
+          InstanceMethod<&EngineHandle::GetRole>("role"),
       });
 }
 
@@ -384,6 +389,11 @@ void EngineHandle::Attach(Napi::Env env, std::shared_ptr<Engine> engine, Napi::F
 Engine& EngineHandle::CheckOpen(Napi::Env env) const {
   if (!state_ || state_->closed) ThrowStatus(env, Status::Closed("the store is closed"));
   return *state_->engine;
+}
+
+std::shared_ptr<Engine> EngineHandle::SharedEngine(Napi::Env env) const {
+  CheckOpen(env);
+  return state_->engine;
 }
 
 // The end of every write call: throws a failed write's error, else holds the event loop
@@ -548,6 +558,9 @@ Napi::Value EngineHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("keys", Napi::Number::New(env, static_cast<double>(st.keys)));
   o.Set("nextLsn", Napi::BigInt::New(env, st.next_lsn));
   o.Set("durableLsn", Napi::BigInt::New(env, st.durable_lsn));
+  o.Set("flushedLsn", Napi::BigInt::New(env, st.flushed_lsn));
+  o.Set("appliedLsn", Napi::BigInt::New(env, st.applied_lsn));
+  o.Set("role", Napi::String::New(env, st.role == Role::kStandby ? "standby" : "primary"));
   o.Set("walBytes", Napi::Number::New(env, static_cast<double>(st.wal_bytes)));
   o.Set("walSegments", Napi::Number::New(env, static_cast<double>(st.wal_segments)));
   o.Set("lastCheckpointLsn", Napi::BigInt::New(env, st.last_checkpoint_lsn));

@@ -54,7 +54,16 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
   // vlen, key, value: one allocation per page instead of two per entry.
   Napi::Value ScanP(const Napi::CallbackInfo& info);        // () wakes the flusher for what was submitted
 
+  // ---- replication entry points (native/binding/replication.cc; ts/engine/types.ts)
+  Napi::Value ReadWal(const Napi::CallbackInfo& info);           // (fromLsn, maxBytes) → Promise<[records, first, last]>
+  Napi::Value AppendReplicated(const Napi::CallbackInfo& info);  // (records, firstLsn) → last LSN (durable later)
+  Napi::Value Promote(const Napi::CallbackInfo& info);           // () → Promise<void>
+  Napi::Value Positions(const Napi::CallbackInfo& info);         // () → [next, durable, flushed, applied]
+  Napi::Value GetRole(const Napi::CallbackInfo& info);           // () → 'primary' | 'standby'
+
   Engine& CheckOpen(Napi::Env env) const;
+  // The engine, for work that outlives the call (async workers). Throws CLOSED.
+  std::shared_ptr<Engine> SharedEngine(Napi::Env env) const;
   void AwaitDurable(Napi::Env env, uint64_t lsn);
   void Submitted(Napi::Env env, const Status& s, uint64_t lsn);
 

@@ -12,6 +12,11 @@ const char* StatusCodeName(const Status& s) {
     case Status::Code::kLocked: return "LOCKED";
     case Status::Code::kClosed: return "CLOSED";
     case Status::Code::kInvalidArgument: return "INVALID_ARGUMENT";
+    case Status::Code::kReadOnly: return "READ_ONLY";
+    case Status::Code::kWalCompacted: return "WAL_COMPACTED";
+    case Status::Code::kLsnMismatch: return "WAL_LSN_MISMATCH";
+    case Status::Code::kBadRecord: return "WAL_BAD_RECORD";
+    case Status::Code::kNotStandby: return "NOT_STANDBY";
   }
   return "IO_ERROR";
 }

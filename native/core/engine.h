@@ -6,6 +6,11 @@
 // Thread-safety: every public method may be called from any thread. Reads take one
 // shard's shared lock (scans and counts take all of them, in index order). Writes are
 // serialised by write_mu_, which is always taken before any shard lock.
+//
+// Roles (issue 14, docs/replication.md): a primary takes client writes; a standby refuses
+// them (ReadOnly) and takes records streamed from a primary through AppendReplicated,
+// which writes them at the same LSNs through the same flusher and applies them through
+// ApplyRecord, like recovery. Promote() turns a standby into a primary.
 #ifndef KVSTORE_CORE_ENGINE_H_
 #define KVSTORE_CORE_ENGINE_H_
 
@@ -35,6 +40,7 @@
 namespace kvstore {
 
 enum class Durability { kAlways = 0, kInterval = 1, kNone = 2 };
+enum class Role { kPrimary = 0, kStandby = 1 };
 
 struct EngineOptions {
   std::string dir;
@@ -48,6 +54,24 @@ struct EngineOptions {
   // submitted what it has (the binding does so once per JS turn), so that everything a
   // turn submits joins one group commit instead of the first record of it riding alone.
   bool defer_flusher_wake = false;
+  // Not stored on disk: the opener says what the directory is this time.
+  Role role = Role::kPrimary;
+};
+
+// Where the log stands. Invariant: applied <= flushed or durability is not `always`
+// (interval/none apply local writes at submit); flushed <= durable <= next - 1.
+struct WalPositions {
+  uint64_t next_lsn = 0;     // the LSN the next record gets
+  uint64_t durable_lsn = 0;  // as the durability policy defines it (the store acks on it)
+  uint64_t flushed_lsn = 0;  // every record <= it is fdatasynced: what ReadWal may return
+  uint64_t applied_lsn = 0;  // every record <= it is visible to readers
+};
+
+// Records read from the WAL: whole records, byte for byte as on disk.
+struct WalChunk {
+  std::string records;
+  uint64_t first_lsn = 0;  // LSN of the first record (the LSN asked for)
+  uint64_t last_lsn = 0;   // LSN of the last record; first_lsn - 1 when empty
 };
 
 // Histogram bounds (inclusive upper bounds; one more bucket for everything above), the same
@@ -82,6 +106,9 @@ struct EngineStats {
   uint64_t keys = 0;
   uint64_t next_lsn = 0;
   uint64_t durable_lsn = 0;
+  uint64_t flushed_lsn = 0;
+  uint64_t applied_lsn = 0;
+  Role role = Role::kPrimary;
   uint64_t wal_bytes = 0;
   uint64_t wal_segments = 0;
   uint64_t last_checkpoint_lsn = 0;
@@ -100,11 +127,15 @@ struct LogLine {
   std::string message;
 };
 
-// What listeners hear from the background threads.
+// What listeners hear from the background threads. kDurable comes whenever the durable,
+// flushed or applied LSN advanced (after what it reports was applied), and once with
+// error_code when the WAL failed.
 struct EngineEvent {
   enum class Type { kDurable, kLog };
   Type type;
   uint64_t durable_lsn = 0;
+  uint64_t flushed_lsn = 0;  // kDurable only
+  uint64_t applied_lsn = 0;  // kDurable only
   std::string error_code;  // kDurable only: "IO_ERROR" once the WAL failed
   std::string message;     // error message, or the log line
   std::string level;       // kLog only
@@ -164,6 +195,41 @@ class Engine {
   EngineStats Stats() const;
   uint64_t NextLsn() const;
 
+  // ---- replication (engine_wal_read.cc, engine_standby.cc; docs/replication.md)
+
+  // Reads whole WAL records from from_lsn on, byte for byte as on disk, across segments,
+  // but never past the flushed LSN (so never a record that is not fdatasynced, never a
+  // torn one): at most max_bytes, except that a first record larger than that comes
+  // alone. Empty (last_lsn = from_lsn - 1) when from_lsn is flushed_lsn + 1 up to
+  // next_lsn. Safe while the writer appends and checkpoints drop segments. Errors:
+  // InvalidArgument (from_lsn 0), WalCompacted (from_lsn is older than the oldest segment
+  // kept: send a base backup), LsnMismatch (from_lsn > next_lsn: the reader is ahead of
+  // this log), Corruption (a record on disk fails its CRC), IoError, Closed.
+  Status ReadWal(uint64_t from_lsn, size_t max_bytes, WalChunk* out) const;
+
+  // Standby only. `records` = whole WAL records (as ReadWal returns them), the first one
+  // carrying first_lsn. Checks everything before changing anything: each record's length
+  // and CRC, known kinds' bodies (kinds >= 128 are kept but not applied), consecutive
+  // LSNs, and first_lsn == NextLsn(). Then writes them at those LSNs through the flusher
+  // (group commit), fdatasyncs whatever the durability policy, and applies them through
+  // ApplyRecord once synced. *last_lsn = the last record's LSN; WaitApplied(*last_lsn)
+  // waits for all that. Errors (nothing written): BadRecord, LsnMismatch (gap,
+  // duplicate, out of order), InvalidArgument (empty), NotStandby, IoError, Closed.
+  Status AppendReplicated(std::string_view records, uint64_t first_lsn, uint64_t* last_lsn);
+
+  // Blocks until every record <= lsn is applied: Ok, IoError (the WAL failed first) or
+  // Closed (the engine stopped first).
+  Status WaitApplied(uint64_t lsn);
+
+  // Standby → primary: refuses further AppendReplicated, waits until every received
+  // record is durable and applied, then takes client writes. Blocking (run it off the JS
+  // thread). Errors: NotStandby (a primary, or a promotion already running), IoError,
+  // Closed. Writes no WAL record (timelines are a later phase of issue 14).
+  Status Promote();
+
+  WalPositions Positions() const;
+  Role role() const { return role_.load(); }
+
   // Wakes the flusher if records wait for it (see EngineOptions::defer_flusher_wake).
   void Kick();
 
@@ -195,9 +261,13 @@ class Engine {
     uint64_t expires_at;
     uint64_t hash;
   };
+  // What waits for its fdatasync before it is applied: a local write under `always`
+  // (decoded changes), or a chunk of replicated records under any policy (their bytes,
+  // applied through ApplyRecord). `lsn` is its last LSN.
   struct StagedRecord {
     uint64_t lsn;
     std::vector<StagedChange> changes;
+    std::string replicated;
   };
   // The newest submitted, not yet applied write of a key. Points into staged_ (or into
   // records the flusher is applying, which outlive every PendingRef to them).
@@ -219,13 +289,26 @@ class Engine {
 
   Status AcquireLock();
   void ReleaseLock();
+  // ---- recovery (engine_recovery.cc)
   Status Recover(std::vector<LogLine>* logs);
   Status ReplaySegments(uint64_t redo, std::vector<LogLine>* logs, uint64_t* next_lsn);
   Status CorruptAt(const std::string& file, size_t offset, const std::string& why,
                    const std::vector<std::string>& later, std::vector<LogLine>* logs, bool* stop);
-  void ApplyReplay(const std::vector<Change>& changes, uint64_t lsn);
 
-  // REQUIRES: write_mu_ held.
+  // ---- apply (engine_apply.cc)
+  // The one way a WAL record reaches the table (recovery; a standby's received records):
+  // decodes `body` and applies its changes at version `lsn`, a batch all at once under its
+  // shards' locks. Kinds >= kKindFirstSkippable are skipped (nothing applied, Ok). A
+  // malformed body or an unknown kind returns Corruption and applies nothing. `scratch`
+  // is reused between calls to spare an allocation per record.
+  Status ApplyRecord(uint64_t lsn, uint8_t kind, std::string_view body, std::vector<Change>* scratch);
+  // Applies decoded changes at version `lsn` under the touched shards' locks (in index
+  // order), so no reader sees part of a batch.
+  void ApplyChanges(const std::vector<Change>& changes, uint64_t lsn);
+  // Applies a staged write (hashes computed at submit) or replicated chunk.
+  void ApplyStaged(const StagedRecord& rec);
+
+  // ---- write path (engine_write.cc). REQUIRES: write_mu_ held.
   Status CheckWritable() const;
   Current CurrentLocked(std::string_view key, uint64_t hash, int64_t now, std::string* value);
   // Starts a record of `body_bytes` (segment rotation bookkeeping) and returns its LSN
@@ -234,14 +317,21 @@ class Engine {
   void EndRecordLocked(size_t start, uint64_t lsn, uint8_t kind, std::vector<StagedChange>* staged,
                        const std::vector<Change>& changes);
 
-  void ApplyToShards(const std::vector<Change>& changes, uint64_t lsn);
-  void ApplyStaged(const StagedRecord& rec);
-
+  // ---- flusher (engine_flusher.cc)
+  // Under interval/none the write path wakes the flusher once this much is buffered.
+  static constexpr size_t kWakeBytes = 64u << 10;
   void FlusherMain();
+  // Applies staged records with lsn <= synced, then drops their pending refs; true if it
+  // applied any. Flusher only; `lock` (on write_mu_) is unlocked on entry and on return.
+  bool ApplySynced(uint64_t synced, std::unique_lock<std::mutex>* lock);
   Status WriteGroup(const std::string& group, const std::vector<std::pair<size_t, uint64_t>>& rotations);
   void Fail(const Status& s);
+
+  // ---- checkpoints (engine_checkpoint.cc)
   void CheckpointerMain();
   Status DropBefore(uint64_t redo);
+
+  // ---- listeners (engine.cc)
   void Emit(const EngineEvent& event);
   void EmitLog(const std::string& level, const std::string& message);
 
@@ -263,6 +353,9 @@ class Engine {
   uint64_t virtual_segment_bytes_ = 0;                   // current segment incl. buf_
   bool rotate_requested_ = false;
   bool flush_requested_ = false;
+  bool force_sync_ = false;  // the next group is fdatasynced whatever the policy (replicated records)
+  bool flusher_done_ = false;
+  bool promoting_ = false;
   bool flusher_idle_ = false;
   bool stop_ = false;
   bool closing_ = false;
@@ -272,9 +365,10 @@ class Engine {
 
   std::atomic<uint64_t> applied_lsn_{0};
   std::atomic<uint64_t> durable_lsn_{0};
-  // Every record up to here is fdatasynced (== durable_lsn_ under `always`). Written by
-  // the flusher; SyncWalThrough waits on it (durable_cv_).
+  // The flushed LSN: every record up to here is fdatasynced (== durable_lsn_ under
+  // `always`). Written by the flusher; SyncWalThrough and ReadWal rely on it.
   std::atomic<uint64_t> synced_lsn_{0};
+  std::atomic<Role> role_{Role::kPrimary};
   std::atomic<int64_t> last_now_{0};
   std::atomic<bool> closed_{false};
 
@@ -292,6 +386,21 @@ class Engine {
   mutable std::mutex seg_mu_;
   std::vector<uint64_t> segments_;  // first LSNs, ascending
   uint64_t current_segment_ = 0;
+
+  // ---- where recent ReadWal calls ended (engine_wal_read.cc), so a reader that follows
+  // the log finds its next record without scanning its segment from the start.
+  struct WalPosition {
+    uint64_t lsn = 0;  // the record at (segment, offset) carries this LSN
+    uint64_t segment = 0;
+    uint64_t offset = 0;
+    uint64_t used = 0;  // LRU clock
+  };
+  static constexpr size_t kWalPositionSlots = 32;
+  mutable std::mutex positions_mu_;
+  mutable std::array<WalPosition, kWalPositionSlots> positions_{};
+  mutable uint64_t positions_clock_ = 0;
+  bool FindWalPosition(uint64_t lsn, uint64_t* segment, uint64_t* offset) const;
+  void NoteWalPosition(uint64_t lsn, uint64_t segment, uint64_t offset) const;
 
   // ---- checkpoints
   std::mutex checkpoint_mu_;  // one checkpoint at a time

@@ -172,6 +172,20 @@ Status PreadAll(int fd, char* data, size_t n, uint64_t offset, const std::string
   return Status::Ok();
 }
 
+Status PreadUpTo(int fd, char* data, size_t n, uint64_t offset, const std::string& path, size_t* got) {
+  *got = 0;
+  while (*got < n) {
+    ssize_t r = ::pread(fd, data + *got, n - *got, static_cast<off_t>(offset + *got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("pread", path, errno);
+    }
+    if (r == 0) break;
+    *got += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
 Status FdataSync(int fd, const std::string& path) {
   if (fault::Hit f = fault::Check(fault::Op::kSync, path); f.err != 0) return ErrnoStatus("fdatasync", path, f.err);
   if (::fdatasync(fd) != 0) return ErrnoStatus("fdatasync", path, errno);

@@ -39,6 +39,8 @@ Status OpenFile(const std::string& path, int flags, int mode, UniqueFd* out);
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path);
 Status PwriteAll(int fd, const char* data, size_t n, uint64_t offset, const std::string& path);
 Status PreadAll(int fd, char* data, size_t n, uint64_t offset, const std::string& path);
+// Reads up to n bytes at offset, fewer only at end of file; *got = how many.
+Status PreadUpTo(int fd, char* data, size_t n, uint64_t offset, const std::string& path, size_t* got);
 Status FdataSync(int fd, const std::string& path);
 Status Fsync(int fd, const std::string& path);
 Status FsyncDir(const std::string& dir);

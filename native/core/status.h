@@ -20,6 +20,11 @@ class Status {
     kLocked,
     kClosed,
     kInvalidArgument,
+    kReadOnly,        // a client write on a standby
+    kWalCompacted,    // a WAL read from an LSN a checkpoint already dropped
+    kLsnMismatch,     // replicated records that do not continue the log (gap, duplicate)
+    kBadRecord,       // replicated bytes that are not valid WAL records
+    kNotStandby,      // a replication-only call on a primary (or a promoting standby)
   };
 
   Status() = default;
@@ -36,6 +41,12 @@ class Status {
   static Status InvalidArgument(std::string msg) {
     return Status(Code::kInvalidArgument, std::move(msg));
   }
+
+  static Status ReadOnly(std::string msg) { return Status(Code::kReadOnly, std::move(msg)); }
+  static Status WalCompacted(std::string msg) { return Status(Code::kWalCompacted, std::move(msg)); }
+  static Status LsnMismatch(std::string msg) { return Status(Code::kLsnMismatch, std::move(msg)); }
+  static Status BadRecord(std::string msg) { return Status(Code::kBadRecord, std::move(msg)); }
+  static Status NotStandby(std::string msg) { return Status(Code::kNotStandby, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,5 +1,5 @@
 // Reading WAL records and decoding their bodies (format: wal_format.h). Pure functions
-// over an in-memory segment; recovery (engine.cc) decides what a failure means.
+// over an in-memory segment; recovery (engine_recovery.cc) decides what a failure means.
 #ifndef KVSTORE_CORE_WAL_READER_H_
 #define KVSTORE_CORE_WAL_READER_H_
 

@@ -4,12 +4,23 @@
  * handle once. The key (and value) are copied into it and the call passes only lengths
  * and numbers, so it reads no typed-array info, creates no BigInt and, for getInto,
  * allocates nothing. Everything else, and anything too large for the scratch buffer,
- * goes straight to the handle.
+ * goes straight to the handle. The wrapper also sits on the handle's durable callback, to
+ * settle appendReplicated promises and call onFlushed listeners.
  */
-import type { Engine, EngineStats, RawEntry } from './types.js';
+import type {
+  DurableCallback, Engine, EngineConfig, EngineRole, EngineStats, FlushedListener, LogCallback, RawEntry, WalChunk, WalPositions,
+} from './types.js';
+
+type RawReplication = 'readWal' | 'appendReplicated' | 'walPositions' | 'onFlushed';
 
 /** The addon's handle: the Engine interface plus the scratch-buffer fast paths. */
-export interface NativeHandle extends Engine {
+export interface NativeHandle extends Omit<Engine, RawReplication> {
+  /** Resolves with [records, firstLsn, lastLsn]. */
+  readWal(fromLsn: bigint, maxBytes: number): Promise<[Buffer, bigint, bigint]>;
+  /** Checks and queues the records; returns the last LSN (durable, synced and applied once reported durable). */
+  appendReplicated(records: Buffer, firstLsn: bigint): bigint;
+  /** [nextLsn, durableLsn, flushedLsn, appliedLsn]. */
+  walPositions(): [bigint, bigint, bigint, bigint];
   setScratch(scratch: Buffer): void;
   setTarget(target: Buffer): void;
   /** Key in scratch[0, klen); the value lands in scratch[0, vlen). Returns vlen, -1 (absent) or -(vlen + 2) (too large). */
@@ -26,6 +37,17 @@ export interface NativeHandle extends Engine {
   scanP(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer;
 }
 
+/** What opens a handle: the addon (ts/binding.ts). */
+export interface NativeOpener {
+  openEngine(config: EngineConfig, onDurable: DurableCallback, onLog: LogCallback): NativeHandle;
+}
+
+interface AppendWaiter {
+  lsn: bigint;
+  resolve: (lsn: bigint) => void;
+  reject: (err: Error) => void;
+}
+
 const SCRATCH_BYTES = 64 * 1024;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -39,10 +61,57 @@ export class NativeEngine implements Engine {
     this.#h.kick();
   };
 
-  constructor(handle: NativeHandle) {
+  /** appendReplicated promises, in LSN order (appends are taken in call order). */
+  #appends: AppendWaiter[] = [];
+  readonly #flushedListeners = new Set<FlushedListener>();
+  #lastFlushed = -1n;
+
+  private constructor(handle: NativeHandle) {
     this.#h = handle;
     this.#s = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     handle.setScratch(this.#s);
+  }
+
+  /** Opens a handle through `addon`; onDurable and onLog as for openEngine. */
+  static open(addon: NativeOpener, config: EngineConfig, onDurable: DurableCallback, onLog: LogCallback): NativeEngine {
+    const holder: { engine?: NativeEngine } = {};
+    const handle = addon.openEngine(
+      config,
+      (lsn, code, message) => {
+        onDurable(lsn, code, message);
+        const engine = holder.engine;
+        if (engine) engine.#durable(lsn, code, message);
+      },
+      onLog,
+    );
+    holder.engine = new NativeEngine(handle);
+    return holder.engine;
+  }
+
+  /**
+   * After every durable notification. The core reports a durable LSN covering replicated
+   * records only once they are fdatasynced and applied (native/core/engine_flusher.cc), so
+   * the LSN settles the appends it covers.
+   */
+  #durable(lsn: bigint, code?: string, message?: string): void {
+    const w = this.#appends;
+    let i = 0;
+    for (; i < w.length && w[i]!.lsn <= lsn; i++) w[i]!.resolve(w[i]!.lsn);
+    if (code) {
+      const err = Object.assign(new Error(message ?? 'WAL write failed'), { code });
+      for (; i < w.length; i++) w[i]!.reject(err);
+    }
+    if (i > 0) this.#appends = w.slice(i);
+    if (this.#flushedListeners.size === 0) return;
+    let flushed: bigint;
+    try {
+      flushed = this.#h.walPositions()[2];
+    } catch {
+      return; // this handle was closed: nobody should still be listening
+    }
+    if (flushed <= this.#lastFlushed && !code) return;
+    this.#lastFlushed = flushed;
+    for (const l of [...this.#flushedListeners]) l(flushed, code);
   }
 
   /**
@@ -143,5 +212,42 @@ export class NativeEngine implements Engine {
 
   close(): Promise<void> {
     return this.#h.close();
+  }
+
+  async readWal(fromLsn: bigint, maxBytes: number): Promise<WalChunk> {
+    const [records, firstLsn, lastLsn] = await this.#h.readWal(fromLsn, maxBytes);
+    return { records, firstLsn, lastLsn };
+  }
+
+  appendReplicated(records: Buffer, firstLsn: bigint): Promise<bigint> {
+    let lsn: bigint;
+    try {
+      lsn = this.#h.appendReplicated(records, firstLsn);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<bigint>((resolve, reject) => {
+      this.#appends.push({ lsn, resolve, reject });
+    });
+  }
+
+  async promote(): Promise<void> {
+    await this.#h.promote();
+  }
+
+  walPositions(): WalPositions {
+    const [nextLsn, durableLsn, flushedLsn, appliedLsn] = this.#h.walPositions();
+    return { nextLsn, durableLsn, flushedLsn, appliedLsn };
+  }
+
+  role(): EngineRole {
+    return this.#h.role();
+  }
+
+  onFlushed(listener: FlushedListener): () => void {
+    this.#flushedListeners.add(listener);
+    return () => {
+      this.#flushedListeners.delete(listener);
+    };
   }
 }

@@ -8,6 +8,13 @@
 /** 0 = always (ack after fdatasync), 1 = interval, 2 = none. */
 export type DurabilityCode = 0 | 1 | 2;
 
+/**
+ * A primary takes client writes; a standby refuses them (READ_ONLY) and takes records
+ * streamed from a primary through appendReplicated (docs/replication.md). Not stored on
+ * disk: the opener says what the directory is this time.
+ */
+export type EngineRole = 'primary' | 'standby';
+
 export interface EngineConfig {
   dir: string;
   /** Power of two, 1..4096. */
@@ -20,6 +27,7 @@ export interface EngineConfig {
   checkpointWalBytes: number;
   /** Truncate at a corrupt record instead of refusing to open. */
   truncateCorruptTail: boolean;
+  role: EngineRole;
 }
 
 /**
@@ -31,6 +39,38 @@ export interface EngineConfig {
  */
 export type DurableCallback = (durableLsn: bigint, errorCode?: string, errorMessage?: string) => void;
 
+/**
+ * Called each time the flushed LSN advances (every record with lsn <= flushedLsn is
+ * fdatasynced, whatever the durability policy), or once with IO_ERROR when the WAL
+ * failed. On the JS thread of the engine that registered it.
+ */
+export type FlushedListener = (flushedLsn: bigint, errorCode?: string) => void;
+
+/**
+ * Where the log stands. flushedLsn <= durableLsn < nextLsn; appliedLsn <= flushedLsn under
+ * `always` (interval/none apply local writes before they are written).
+ */
+export interface WalPositions {
+  /** The LSN the next record gets. */
+  nextLsn: bigint;
+  /** Durable as the durability policy defines it (what writes are acknowledged on). */
+  durableLsn: bigint;
+  /** Every record <= it is fdatasynced: what readWal may return, what a standby reports back. */
+  flushedLsn: bigint;
+  /** Every record <= it is visible to readers. */
+  appliedLsn: bigint;
+}
+
+/** WAL records as readWal returns them. */
+export interface WalChunk {
+  /** Whole records, byte for byte as on disk (docs/on-disk-format.md), LSNs consecutive. */
+  records: Buffer;
+  /** LSN of the first record: the LSN asked for. */
+  firstLsn: bigint;
+  /** LSN of the last record; firstLsn - 1n when `records` is empty. */
+  lastLsn: bigint;
+}
+
 /** A log line for the operator (torn-tail truncation, corruption repair). */
 export type LogCallback = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -38,6 +78,9 @@ export interface EngineStats {
   keys: number;
   nextLsn: bigint;
   durableLsn: bigint;
+  flushedLsn: bigint;
+  appliedLsn: bigint;
+  role: EngineRole;
   walBytes: number;
   walSegments: number;
   lastCheckpointLsn: bigint;
@@ -77,7 +120,9 @@ export type RawEntry = [value: Buffer, version: bigint, expiresAt: number];
  * `now` is the caller's clock in ms (injectable for tests); an entry with
  * 0 < expiresAt <= now is absent for every read and condition.
  * Errors are thrown as Error objects with a string `code` property:
- * VERSION_MISMATCH, NOT_A_NUMBER, IO_ERROR, CLOSED, CORRUPT, LOCKED.
+ * VERSION_MISMATCH, NOT_A_NUMBER, IO_ERROR, CLOSED, CORRUPT, LOCKED, READ_ONLY (a write
+ * on a standby), and for the replication methods WAL_COMPACTED, WAL_LSN_MISMATCH,
+ * WAL_BAD_RECORD, NOT_STANDBY (docs/replication.md).
  */
 export interface Engine {
   get(key: Buffer, now: number): Buffer | undefined;
@@ -114,4 +159,39 @@ export interface Engine {
   stats(): EngineStats;
   /** Flushes, checkpoints (if anything was written) and releases the directory. Idempotent. */
   close(): Promise<void>;
+
+  // ---- replication primitives (docs/replication.md)
+
+  /**
+   * WAL records from `fromLsn` on, byte for byte as on disk, across segments, up to the
+   * flushed LSN (never a record not yet fdatasynced, never a torn one): at most `maxBytes`,
+   * except that a first record larger than that comes alone. Empty when nothing past
+   * fromLsn - 1 is flushed yet (wait with onFlushed). Safe while writes and checkpoints
+   * go on. Rejects with WAL_COMPACTED when fromLsn is older than the oldest segment kept
+   * (the reader needs a base backup), WAL_LSN_MISMATCH when fromLsn > nextLsn (the reader
+   * is ahead of this log), CORRUPT when a record on disk fails its CRC.
+   */
+  readWal(fromLsn: bigint, maxBytes: number): Promise<WalChunk>;
+  /**
+   * Standby only: appends whole WAL records (as readWal returns them) whose first carries
+   * `firstLsn`, which must be this engine's nextLsn. Everything is checked before anything
+   * changes: length and CRC of every record (WAL_BAD_RECORD), known kinds' bodies
+   * (WAL_BAD_RECORD; kinds >= 128 are kept and skipped), consecutive LSNs continuing the
+   * log (WAL_LSN_MISMATCH: gap, duplicate, out of order), role (NOT_STANDBY). Accepted
+   * records are written at the same LSNs through the group-commit flusher, fdatasynced
+   * whatever the durability policy, and applied by the same function recovery replays
+   * with. Resolves with the last LSN once all of that is done; appends are taken in call
+   * order, so a caller may have several in flight.
+   */
+  appendReplicated(records: Buffer, firstLsn: bigint): Promise<bigint>;
+  /**
+   * Standby → primary: stops taking records, waits until every received record is
+   * applied, then takes client writes continuing the log. NOT_STANDBY on a primary.
+   * Writes no WAL record (timelines come with a later phase of issue 14).
+   */
+  promote(): Promise<void>;
+  walPositions(): WalPositions;
+  role(): EngineRole;
+  /** Registers a listener for flushed-LSN advances; returns the function that removes it. */
+  onFlushed(listener: FlushedListener): () => void;
 }

@@ -347,7 +347,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       const s = store.stats();
       // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
       return {
-        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
+        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), flushedLsn: String(s.flushedLsn), appliedLsn: String(s.appliedLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
         catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
       };
     });

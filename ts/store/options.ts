@@ -104,6 +104,7 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
       walSegmentBytes: o.walSegmentBytes,
       checkpointWalBytes: o.checkpointWalBytes,
       truncateCorruptTail: o.truncateCorruptTail,
+      role: 'primary',
     },
   };
 }

@@ -405,7 +405,7 @@ export class Store {
 
 function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?: Store }): Engine {
   const onDurable = (lsn: bigint, code?: string, message?: string): void => store.ref?._onDurable(lsn, code, message);
-  if (kind === 'native') return new NativeEngine(loadNative().openEngine(opts.config, onDurable, opts.onLog));
+  if (kind === 'native') return NativeEngine.open(loadNative(), opts.config, onDurable, opts.onLog);
   return JsEngine.open(opts.config, onDurable, opts.onLog);
 }
 
