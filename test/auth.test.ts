@@ -281,10 +281,9 @@ for (const engine of ENGINES) {
     assert.not.ok(raw.includes('example.com'));
     assert.equal(auth.getUserMetadata('meta'), { email: 'm@example.com', team: 7 });
     await auth.close();
-    auth = await AuthService.open(db, { masterKey: 'b'.repeat(64) });
-    assert.throws(() => auth.getUserMetadata('meta'), (e: { code?: string }) => e.code === 'AUTH_FAILED');
-    await auth.close();
+    await rejectsWith('MASTER_KEY_MISMATCH', () => AuthService.open(db, { masterKey: 'b'.repeat(64) }));
     auth = await AuthService.open(db);
+    assert.throws(() => auth.getUserMetadata('meta'), (e: { code?: string }) => e.code === 'MASTER_KEY_REQUIRED');
     await rejectsWith('INVALID_ARGUMENT', () => auth.createUser('m2', { metadata: { a: 1 } }));
     await rejectsWith('INVALID_ARGUMENT', () => AuthService.open(db, { masterKey: 'short' }));
   });

@@ -4,8 +4,9 @@ export type { OpenOptions, Durability, EngineKind } from './store/options.js';
 export type { Key, Value } from './store/keys.js';
 export { KvError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { AuthService } from './auth/service.js';
+export { AuthService, loadMasterKey } from './auth/service.js';
 export type {
   AuthOptions, RequestContext, Principal, Decision, UserInfo, RoleInfo, ApiKeyInfo, ApiKeyOptions, GrantSpec, AuthStats,
   Action, AuthSettings, Permission, AuditPage, AuditOptions, CreateUserOptions, FirstAdminOptions, ListApiKeysOptions, RoleOptions,
+  AuditEntry, AuditReadOptions, AuditSink, MasterKeySource,
 } from './auth/service.js';

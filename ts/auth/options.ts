@@ -4,12 +4,24 @@
  * anything, so a misspelled name (`expires` for `expiresAt`, `role` for `roles`) is
  * UNKNOWN_OPTION instead of a key that never expires or a user with no roles.
  */
+import type { AuditEntry } from '../catalog/catalog.js';
 import type { Action, Permission } from '../catalog/schema.js';
 import { checkOptions, optionNames } from '../options.js';
 
 export interface AuthOptions {
-  /** 32 bytes (Buffer, 64 hex digits or base64) for user metadata encryption. Without it, metadata is refused. */
-  masterKey?: Buffer | string;
+  /**
+   * The master key that seals the catalog's secrets (signing keys, user metadata): 32 bytes
+   * (Buffer, 64 hex digits or base64), or a loader returning one (e.g.
+   * `() => loadMasterKey({ file })`), asked again when another thread or process rotated the
+   * key. Without one, a new catalog is created unsealed (signing keys in plaintext) and user
+   * metadata is refused; a sealed catalog opens, but logins and sessions fail with
+   * MASTER_KEY_REQUIRED. An unsealed catalog opened with a key is sealed at once.
+   */
+  masterKey?: Buffer | string | (() => Promise<Buffer | string>);
+  /** Called with every audit record this service's catalog commits, and the record as a JSON line (for stdout, syslog, a SIEM). */
+  auditSink?: (entry: AuditEntry, line: string) => void;
+  /** How often the audit log is pruned to the retention settings, ms; 0 = only when pruneAudit() is called. Default 60,000. */
+  auditPruneIntervalMs?: number;
 }
 
 /** Who asks for a change and from where: both go into the audit log. */
@@ -68,7 +80,7 @@ export interface AuditOptions {
 }
 
 export const NAMES = {
-  auth: optionNames<AuthOptions>({ masterKey: true }),
+  auth: optionNames<AuthOptions>({ masterKey: true, auditSink: true, auditPruneIntervalMs: true }),
   context: optionNames<RequestContext>({ actor: true, ip: true }),
   loginContext: optionNames<{ ip?: string }>({ ip: true }),
   createUser: optionNames<CreateUserOptions>({ password: true, roles: true, metadata: true }),

@@ -1,7 +1,9 @@
 /**
- * AES-256-GCM for user metadata: the master key comes from configuration and never reaches
- * the store; each box has a fresh 96-bit IV and is bound to its user by the associated data,
- * so a box copied onto another user does not open.
+ * AES-256-GCM boxes for the catalog's secrets (signing keys, user metadata). The master key
+ * comes from configuration (master-key.ts) and never reaches the store; each box has a fresh
+ * 96-bit IV, names the master key that sealed it by its key id (`mk`), and is bound to its
+ * record by the associated data (`signing_key:<kid>`, `user:<name>`), so a box copied onto
+ * another record does not open.
  */
 import crypto from 'node:crypto';
 import { KvError } from '../errors.js';
@@ -18,21 +20,33 @@ export function parseMasterKey(key: Buffer | string): Buffer {
   return Buffer.from(k);
 }
 
+/**
+ * The key id of a master key: 64 bits of HMAC-SHA256(key, label). It names the key in the
+ * catalog and in every box without telling anything about it (the key has 256 random bits).
+ */
+export function keyId(key: Buffer): string {
+  return crypto.createHmac('sha256', key).update('kvstore master key id v1').digest('hex').slice(0, 16);
+}
+
 export function seal(key: Buffer, context: string, plaintext: Buffer): SealedBox {
   const iv = crypto.randomBytes(12);
   const c = crypto.createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(Buffer.from(context, 'utf8'));
   const ct = Buffer.concat([c.update(plaintext), c.final()]);
-  return { v: 1, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+  return { v: 2, mk: keyId(key), iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
 }
 
+/** MASTER_KEY_MISMATCH when the box names another master key; AUTH_FAILED when it does not open (wrong key for a v1 box, or altered). */
 export function open(key: Buffer, context: string, box: SealedBox): Buffer {
+  if (box.mk !== undefined && box.mk !== keyId(key)) {
+    throw new KvError('MASTER_KEY_MISMATCH', `the box was sealed under master key ${box.mk}, not ${keyId(key)}`);
+  }
   try {
     const d = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(box.iv, 'base64'));
     d.setAAD(Buffer.from(context, 'utf8'));
     d.setAuthTag(Buffer.from(box.tag, 'base64'));
     return Buffer.concat([d.update(Buffer.from(box.ct, 'base64')), d.final()]);
   } catch (err) {
-    throw new KvError('AUTH_FAILED', 'the metadata does not open with this master key (wrong key, or the box was altered)', { cause: err });
+    throw new KvError('AUTH_FAILED', `the sealed box of ${context} does not open with this master key (wrong key, or the box was altered)`, { cause: err });
   }
 }

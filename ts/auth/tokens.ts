@@ -1,11 +1,11 @@
 /**
  * Session tokens: JWTs (HS256, jose) signed with a catalog signing key named by `kid`, so keys
  * rotate without logging everyone out: the old key keeps verifying until the tokens it
- * signed have expired. Claims: sub (user), uid (oid), ep (the user's auth epoch).
+ * signed have expired. Claims: sub (user), uid (oid), ep (the user's auth epoch). The HMAC
+ * secrets come from the keyring (keyring.ts), which keeps them sealed in the catalog.
  */
 import crypto from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { SigningKeyRecord } from '../catalog/schema.js';
 
 export const ISSUER = 'kvstore';
 
@@ -17,36 +17,32 @@ export interface SessionClaims {
   kid: string;
 }
 
-export function newSigningKey(now: number): SigningKeyRecord {
-  return { kid: crypto.randomBytes(8).toString('hex'), alg: 'HS256', secret: crypto.randomBytes(32).toString('base64url'), createdAt: now, retiredAt: null };
-}
-
-export async function signSession(key: SigningKeyRecord, claims: { sub: string; uid: number; ep: number }, now: number, ttlSec: number): Promise<{ token: string; expiresAt: number }> {
+export async function signSession(kid: string, secret: Buffer, claims: { sub: string; uid: number; ep: number }, now: number, ttlSec: number): Promise<{ token: string; expiresAt: number }> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSec;
   const token = await new SignJWT({ uid: claims.uid, ep: claims.ep })
-    .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', kid, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(ISSUER)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(crypto.randomBytes(12).toString('base64url'))
-    .sign(Buffer.from(key.secret, 'base64url'));
+    .sign(secret);
   return { token, expiresAt: exp * 1000 };
 }
 
-/** The claims of a token this catalog signed and that has not expired; null otherwise. */
-export async function verifySession(token: string, keyFor: (kid: string) => SigningKeyRecord | undefined, now: number): Promise<SessionClaims | null> {
+/** The claims of a token this catalog signed and that has not expired; null otherwise. `secretFor` may throw (a key that does not unseal). */
+export async function verifySession(token: string, secretFor: (kid: string) => Buffer | undefined, now: number): Promise<SessionClaims | null> {
   let kid: string | undefined;
   try {
     kid = decodeProtectedHeader(token).kid;
   } catch {
     return null;
   }
-  const key = kid === undefined ? undefined : keyFor(kid);
-  if (!key || !kid) return null;
+  const secret = kid === undefined ? undefined : secretFor(kid);
+  if (!secret || !kid) return null;
   try {
-    const { payload } = await jwtVerify(token, Buffer.from(key.secret, 'base64url'), {
+    const { payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(now), requiredClaims: ['sub', 'exp', 'iat'],
     });
     if (typeof payload.sub !== 'string' || typeof payload.uid !== 'number' || typeof payload.ep !== 'number' || typeof payload.exp !== 'number') return null;

@@ -3,23 +3,29 @@
  * log as `_sys.` entries of the store (schema.ts), mirrored in memory for microsecond reads.
  *
  * Writes: every change is one store batch (the records, the index entries derived from them,
- * the audit records and the epoch), so after a crash all of it is there or none of it, and
- * the in-memory copy changes only after the batch is durable. Changes run one at a time
- * (a promise chain), so a read-modify-write never interleaves with another.
+ * the audit records and their stats, the epoch and the lock), so after a crash all of it is
+ * there or none of it, and the in-memory copy changes only after the batch is durable.
+ * Changes of one copy run one at a time (a promise chain); changes of copies in different
+ * threads are serialised by the commit lock (commit.ts): a plan always runs against the
+ * state every earlier change left, so a read-modify-write is never lost.
  *
  * Reads: one Catalog per Store object, so every AuthService on a store sees a change the
  * moment it is durable. A copy in another worker thread (its own Store on the shared native
  * engine) is checked against `_sys.catalog:epoch`, whose version (an LSN) moves with every
- * change, at most once a millisecond: a change made in one thread is seen in the others
- * within 1 ms, and before any change they make.
+ * change that affects access, at most once a millisecond: such a change made in one thread
+ * is seen in the others within 1 ms, and before any change they make.
  */
 import { KvError } from '../errors.js';
 import type { BatchOperation, Store } from '../store/store.js';
 import { type SystemView, systemView } from '../store/store.js';
 import {
-  type ApiKeyRecord, type AuditRecord, type AuthSettings, type RoleRecord, type SigningKeyRecord, type UserRecord,
+  type ApiKeyRecord, type AuditRecord, type AuditStats, type AuthSettings, type KeyringRecord, type RoleRecord, type SigningKeyRecord, type UserRecord,
   BUILTIN_ROLES, CATALOG_VERSION, DEFAULT_SETTINGS, FIRST_USER_OID, KEYS, PREFIXES, decode, encode,
 } from './schema.js';
+import { type AuditEntry, type AuditPage, type AuditReadOptions, type PruneItem, EMPTY_STATS, appendAudit, countAudit, listAudit, readAudit, statsOps } from './audit-log.js';
+import { LEASE_MS, acquire, backoff, held, lockValue, readLock } from './commit.js';
+
+export type { AuditEntry, AuditPage, AuditReadOptions } from './audit-log.js';
 
 export interface CatalogState {
   readonly users: ReadonlyMap<string, UserRecord>;
@@ -32,6 +38,11 @@ export interface CatalogState {
   readonly settings: AuthSettings;
   /** The next free oid for a user or role. */
   readonly nextOid: number;
+  /** Absent: the catalog has not been created yet (only a bootstrap plan sees that). */
+  readonly version: number | null;
+  /** Which master key seals the secrets; null while none does (catalog version 1). */
+  readonly keyring: KeyringRecord | null;
+  readonly auditStats: AuditStats;
 }
 
 export type CatalogChange =
@@ -43,7 +54,9 @@ export type CatalogChange =
   | { del: 'apiKey'; id: string }
   | { put: 'signingKey'; record: SigningKeyRecord }
   | { del: 'signingKey'; kid: string }
-  | { put: 'settings'; record: AuthSettings };
+  | { put: 'settings'; record: AuthSettings }
+  | { put: 'keyring'; record: KeyringRecord }
+  | { put: 'version'; version: number; createdAt: number };
 
 export type AuditInput = Omit<AuditRecord, 'at' | 'ip' | 'actor'> & { actor?: string; ip?: string | null };
 
@@ -56,12 +69,8 @@ export interface Mutation<T> {
    * need not reload for them. Default true.
    */
   bumpEpoch?: boolean;
-}
-
-export interface AuditPage {
-  entries: (AuditRecord & { id: string })[];
-  /** Pass as `before` for the next (older) page; absent on the last page. */
-  next?: string;
+  /** Audit records to delete (retention), oldest first. */
+  prune?: PruneItem[];
 }
 
 interface MutableState {
@@ -72,6 +81,9 @@ interface MutableState {
   signingKeys: Map<string, SigningKeyRecord>;
   settings: AuthSettings;
   nextOid: number;
+  version: number | null;
+  keyring: KeyringRecord | null;
+  auditStats: AuditStats;
 }
 
 function* entries(sys: SystemView, prefix: string): Generator<[string, Buffer]> {
@@ -81,34 +93,26 @@ function* entries(sys: SystemView, prefix: string): Generator<[string, Buffer]> 
 export class Catalog {
   readonly #sys: SystemView;
   #state: MutableState;
-  #epochVersion: bigint;
+  #epochVersion = -1n;
+  /** The lock's version this copy was loaded at (or last committed): a mutation reloads when it moved. */
+  #lockVersion = -1n;
   #generation = 0;
   #tail: Promise<unknown> = Promise.resolve();
-  #auditMs = 0;
-  #auditSeq = 0;
   #checkedAt = -Infinity;
+  readonly #listeners = new Set<(entries: readonly AuditEntry[]) => void>();
   static readonly #byStore = new WeakMap<Store, Promise<Catalog>>();
 
   private constructor(sys: SystemView) {
     this.#sys = sys;
-    this.#state = Catalog.#load(sys);
-    this.#epochVersion = sys.getEntry(KEYS.epoch)?.version ?? 0n;
-    const last = sys.scan({ prefix: PREFIXES.audit, reverse: true, limit: 1 }).next();
-    if (!last.done) {
-      const m = /^_sys\.audit:(\d{15})\.(\d{6})$/.exec(last.value[0].toString('latin1'));
-      if (m) {
-        this.#auditMs = Number(m[1]);
-        this.#auditSeq = Number(m[2]);
-      }
-    }
+    this.#state = this.#reload();
   }
 
   /**
    * Opens the catalog of `store`, creating it on first use (catalog version, the built-in
-   * roles, default settings, a first signing key from `firstSigningKey`). No user is created:
-   * there is no default password.
+   * roles, default settings, a first signing key from `firstSigningKey`, sealed when it
+   * returns a keyring). No user is created: there is no default password.
    */
-  static open(store: Store, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
+  static open(store: Store, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
     let p = Catalog.#byStore.get(store);
     if (!p) {
       p = Catalog.#open(store, firstSigningKey);
@@ -118,34 +122,43 @@ export class Catalog {
     return p;
   }
 
-  static async #open(store: Store, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
+  static async #open(store: Store, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
     const sys = systemView(store);
     const version = sys.get(KEYS.version);
-    if (version === undefined) {
-      const now = sys.now();
-      const key = firstSigningKey();
-      const ops: BatchOperation[] = [
-        { type: 'put', key: KEYS.version, value: encode({ version: CATALOG_VERSION, createdAt: now }) },
-        { type: 'put', key: KEYS.settings, value: encode(DEFAULT_SETTINGS) },
-        { type: 'put', key: KEYS.signingKey(key.kid), value: encode(key) },
-        { type: 'put', key: KEYS.epoch, value: encode({ at: now }) },
-        ...BUILTIN_ROLES.map((r): BatchOperation => ({ type: 'put', key: KEYS.role(r.name), value: encode({ ...r, createdAt: now }) })),
-        { type: 'put', key: KEYS.audit(now, 0), value: encode({ at: now, actor: 'system', action: 'catalog.bootstrap', target: 'catalog', ip: null, ok: true, detail: `version ${CATALOG_VERSION}` } satisfies AuditRecord) },
-      ];
-      await sys.batch(ops);
-    } else {
+    if (version !== undefined) {
       const v = decode('version', KEYS.version, version);
       if (v.version > CATALOG_VERSION) {
         throw new KvError('CATALOG_VERSION', `the catalog is version ${v.version}; this release understands up to ${CATALOG_VERSION}`);
       }
     }
-    return new Catalog(sys);
+    const c = new Catalog(sys);
+    if (version === undefined) {
+      // Through the commit lock: two threads opening a fresh directory bootstrap it once.
+      const first = firstSigningKey();
+      await c.mutate((s) => {
+        if (s.version !== null) return { changes: [], audit: [], result: undefined };
+        const now = sys.now();
+        const changes: CatalogChange[] = [
+          { put: 'version', version: first.keyring ? CATALOG_VERSION : 1, createdAt: now },
+          { put: 'settings', record: DEFAULT_SETTINGS },
+          { put: 'signingKey', record: first.key },
+          ...BUILTIN_ROLES.map((r): CatalogChange => ({ put: 'role', record: { ...r, createdAt: now } })),
+          ...(first.keyring ? [{ put: 'keyring', record: first.keyring } as const] : []),
+        ];
+        return { changes, audit: [{ actor: 'system', action: 'catalog.bootstrap', target: 'catalog', ok: true, detail: `version ${first.keyring ? CATALOG_VERSION : 1}` }], result: undefined };
+      });
+    }
+    return c;
   }
 
-  static #load(sys: SystemView): MutableState {
+  /** Reads every table into a fresh copy; records the lock and epoch versions first, so a change landing meanwhile makes the next look reload again. */
+  #reload(): MutableState {
+    const sys = this.#sys;
+    this.#lockVersion = readLock(sys).version;
+    this.#epochVersion = sys.getEntry(KEYS.epoch)?.version ?? 0n;
     const s: MutableState = {
       users: new Map(), roles: new Map(), apiKeys: new Map(), apiKeyNames: new Map(), signingKeys: new Map(),
-      settings: DEFAULT_SETTINGS, nextOid: FIRST_USER_OID,
+      settings: DEFAULT_SETTINGS, nextOid: FIRST_USER_OID, version: null, keyring: null, auditStats: EMPTY_STATS,
     };
     for (const [k, v] of entries(sys, PREFIXES.users)) {
       const u = decode('user', k, v);
@@ -168,6 +181,13 @@ export class Catalog {
     }
     const settings = sys.get(KEYS.settings);
     if (settings) s.settings = { ...DEFAULT_SETTINGS, ...decode('settings', KEYS.settings, settings) };
+    const version = sys.get(KEYS.version);
+    if (version) s.version = decode('version', KEYS.version, version).version;
+    const keyring = sys.get(KEYS.keyring);
+    if (keyring) s.keyring = decode('keyring', KEYS.keyring, keyring);
+    const stats = sys.get(KEYS.auditStats);
+    s.auditStats = stats ? decode('auditStats', KEYS.auditStats, stats) : countAudit(sys);
+    this.#generation++;
     return s;
   }
 
@@ -185,39 +205,55 @@ export class Catalog {
     return this.#sys.now();
   }
 
-  /** Reloads if another copy (another worker thread) changed the catalog: one point read, at most once a ms unless forced. */
+  /** Reloads if another copy (another worker thread) changed access: one point read, at most once a ms unless forced. */
   refresh(force = false): void {
     const t = performance.now();
     if (!force && t - this.#checkedAt < 1) return;
     this.#checkedAt = t;
     const v = this.#sys.getEntry(KEYS.epoch)?.version ?? 0n;
-    if (v === this.#epochVersion) return;
-    this.#state = Catalog.#load(this.#sys);
-    this.#epochVersion = v;
-    this.#generation++;
+    if (v !== this.#epochVersion) this.#state = this.#reload();
   }
 
   /**
    * Runs `plan` against the current state, then writes what it returns as one atomic batch and
-   * applies it to the in-memory copy. Plans run one at a time. `plan` may throw to refuse.
+   * applies it to the in-memory copy. Plans run one at a time, in this thread and across
+   * threads (commit.ts); a plan may run more than once (when another thread committed between
+   * the plan and its commit), so it must not have side effects. `plan` may throw to refuse.
    */
   mutate<T>(plan: (state: CatalogState) => Mutation<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      this.refresh(true);
-      const m = plan(this.#state);
-      if (m.changes.length === 0 && m.audit.length === 0) return m.result;
-      const ops = this.#ops(m);
-      await this.#sys.batch(ops);
-      this.#apply(m.changes);
-      if (m.bumpEpoch !== false && m.changes.length > 0) {
-        this.#epochVersion = this.#sys.getEntry(KEYS.epoch)?.version ?? 0n;
-        this.#generation++;
-      }
-      return m.result;
-    };
-    const p = this.#tail.then(run);
+    const p = this.#tail.then(() => this.#commit(plan));
     this.#tail = p.catch(() => undefined);
     return p;
+  }
+
+  async #commit<T>(plan: (state: CatalogState) => Mutation<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const lock = readLock(this.#sys);
+      const wall = Date.now();
+      if (held(lock, wall)) {
+        await backoff(attempt, started);
+        continue;
+      }
+      if (lock.version !== this.#lockVersion) this.#state = this.#reload();
+      const m = plan(this.#state);
+      if (m.changes.length === 0 && m.audit.length === 0 && !m.prune?.length) return m.result;
+      const { ops, written, stats } = this.#ops(m);
+      if (!(await acquire(this.#sys, lock.version, wall))) {
+        await backoff(attempt, started);
+        continue;
+      }
+      if (Date.now() - wall > LEASE_MS / 2) continue; // may have been taken over: do not write (commit.ts)
+      ops.push({ type: 'put', key: KEYS.lock, value: lockValue('free', Date.now()) });
+      const { version } = await this.#sys.batch(ops);
+      this.#apply(m.changes);
+      this.#state.auditStats = stats;
+      this.#lockVersion = version;
+      if (m.bumpEpoch !== false && m.changes.length > 0) this.#epochVersion = version;
+      this.#generation++;
+      if (written.length > 0) for (const fn of this.#listeners) fn(written);
+      return m.result;
+    }
   }
 
   /** Waits for every change queued so far. */
@@ -225,7 +261,13 @@ export class Catalog {
     await this.#tail;
   }
 
-  #ops(m: Mutation<unknown>): BatchOperation[] {
+  /** Calls `fn` with the audit records of every change this copy commits, once durable. Returns the unsubscribe function. */
+  onAudit(fn: (entries: readonly AuditEntry[]) => void): () => void {
+    this.#listeners.add(fn);
+    return () => void this.#listeners.delete(fn);
+  }
+
+  #ops(m: Mutation<unknown>): { ops: BatchOperation[]; written: AuditEntry[]; stats: AuditStats } {
     const ops: BatchOperation[] = [];
     const put = (key: string, record: object): void => void ops.push({ type: 'put', key, value: encode(record) });
     const del = (key: string): void => void ops.push({ type: 'del', key });
@@ -250,6 +292,12 @@ export class Catalog {
           }
           case 'signingKey': put(KEYS.signingKey(c.record.kid), c.record); break;
           case 'settings': put(KEYS.settings, c.record); break;
+          case 'keyring': put(KEYS.keyring, c.record); break;
+          case 'version': {
+            const old = this.#sys.get(KEYS.version);
+            put(KEYS.version, { version: c.version, createdAt: old ? decode('version', KEYS.version, old).createdAt : c.createdAt });
+            break;
+          }
         }
       } else {
         switch (c.del) {
@@ -273,19 +321,20 @@ export class Catalog {
       }
     }
     const now = this.#sys.now();
-    for (const a of m.audit) {
-      if (now > this.#auditMs) {
-        this.#auditMs = now;
-        this.#auditSeq = 0;
-      } else {
-        this.#auditSeq++;
-      }
+    let stats = s.auditStats;
+    for (const item of m.prune ?? []) {
+      del(item.key);
+      stats = { ...stats, records: stats.records - 1, bytes: stats.bytes - item.bytes };
+    }
+    const records = m.audit.map((a): AuditRecord => {
       const rec: AuditRecord = { at: now, actor: a.actor ?? 'local', action: a.action, target: a.target, ip: a.ip ?? null, ok: a.ok };
       if (a.detail !== undefined) rec.detail = a.detail;
-      put(KEYS.audit(this.#auditMs, this.#auditSeq), rec);
-    }
+      return rec;
+    });
+    const appended = appendAudit(ops, stats, records, now);
+    if (appended.stats !== s.auditStats) ops.push(statsOps(appended.stats));
     if (m.bumpEpoch !== false && m.changes.length > 0) put(KEYS.epoch, { at: now });
-    return ops;
+    return { ops, written: appended.written, stats: appended.stats };
   }
 
   #apply(changes: CatalogChange[]): void {
@@ -304,6 +353,8 @@ export class Catalog {
           }
           case 'signingKey': s.signingKeys.set(c.record.kid, c.record); break;
           case 'settings': s.settings = c.record; break;
+          case 'keyring': s.keyring = c.record; break;
+          case 'version': s.version = c.version; break;
         }
       } else {
         switch (c.del) {
@@ -323,16 +374,17 @@ export class Catalog {
 
   /** Audit records, newest first, `limit` at a time (default 100, at most 10,000). */
   listAudit(options: { limit?: number; before?: string } = {}): AuditPage {
-    const limit = options.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new KvError('INVALID_ARGUMENT', 'limit must be an integer in [1, 10000]');
-    const end = options.before === undefined ? undefined : PREFIXES.audit + options.before;
-    const out: AuditPage['entries'] = [];
-    for (const [k, v] of this.#sys.scan({ prefix: PREFIXES.audit, ...(end ? { end } : {}), reverse: true, limit: limit + 1 })) {
-      const key = k.toString('utf8');
-      if (out.length === limit) return { entries: out, next: out[out.length - 1]!.id };
-      out.push({ ...decode('audit', key, v), id: key.slice(PREFIXES.audit.length) });
-    }
-    return { entries: out };
+    return listAudit(this.#sys, options);
+  }
+
+  /** Audit records oldest first from a time or after an id, a page at a time (audit-log.ts readAudit). */
+  readAudit(options: AuditReadOptions = {}): Generator<AuditEntry> {
+    return readAudit(this.#sys, options);
+  }
+
+  /** The system view, for the retention pruner's scan of the oldest records. */
+  get sys(): SystemView {
+    return this.#sys;
   }
 
   /**
@@ -343,7 +395,7 @@ export class Catalog {
   check(): string[] {
     const problems: string[] = [];
     const sys = this.#sys;
-    const s = Catalog.#load(sys);
+    const s = this.#reloadForCheck();
     const oids = new Map<string, string>();
     for (const [k, v] of entries(sys, PREFIXES.usersByOid)) oids.set(k.slice(PREFIXES.usersByOid.length), v.toString('utf8'));
     for (const u of s.users.values()) {
@@ -361,6 +413,24 @@ export class Catalog {
     }
     for (const [name, id] of names) if (s.apiKeys.get(id)?.name !== name) problems.push(`index ${KEYS.apiKeyName(name)} names missing API key ${id}`);
     if (![...s.signingKeys.values()].some((k) => k.retiredAt === null)) problems.push('no active signing key');
+    for (const k of s.signingKeys.values()) {
+      if (s.keyring && k.secret !== undefined) problems.push(`signing key ${k.kid} is stored in plaintext in a sealed catalog`);
+      if (s.keyring && k.sealed?.mk !== s.keyring.masterKeyId) problems.push(`signing key ${k.kid} is not sealed under the catalog's master key`);
+    }
+    const counted = countAudit(sys);
+    if (counted.records !== s.auditStats.records || counted.bytes !== s.auditStats.bytes) {
+      problems.push(`audit stats say ${s.auditStats.records} records / ${s.auditStats.bytes} bytes; the log has ${counted.records} / ${counted.bytes}`);
+    }
     return problems;
+  }
+
+  /** A fresh load for check(), leaving this copy's state and versions alone. */
+  #reloadForCheck(): MutableState {
+    const [lock, epoch, gen, state] = [this.#lockVersion, this.#epochVersion, this.#generation, this.#state];
+    try {
+      return this.#reload();
+    } finally {
+      [this.#lockVersion, this.#epochVersion, this.#generation, this.#state] = [lock, epoch, gen, state];
+    }
   }
 }

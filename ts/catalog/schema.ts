@@ -5,6 +5,9 @@
  *
  *   _sys.catalog:version       { version, createdAt }         written once, at bootstrap
  *   _sys.catalog:epoch         any bytes; rewritten by every change that affects access
+ *   _sys.catalog:lock          LockRecord: the commit point of every change (commit.ts)
+ *   _sys.catalog:keyring       KeyringRecord: which master key seals the secrets; absent = none
+ *   _sys.catalog:audit_stats   AuditStats: records, bytes and last id of the audit log
  *   _sys.settings:auth         AuthSettings
  *   _sys.users:<name>          UserRecord
  *   _sys.users_by_oid:<oid>    <name>                         index, kept by Catalog.write
@@ -17,7 +20,12 @@
 import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 
-export const CATALOG_VERSION = 1;
+/**
+ * 1: signing keys in plaintext. 2: every secret sealed under the master key (keyring present).
+ * A catalog is written as version 2 once it is sealed, so a release that knows only version 1
+ * refuses it (CATALOG_VERSION) instead of failing on a signing key without a `secret`.
+ */
+export const CATALOG_VERSION = 2;
 
 export const ACTIONS = ['read', 'write', 'delete', 'scan'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -48,8 +56,14 @@ export interface UserRecord {
   metadata: SealedBox | null;
 }
 
+/**
+ * AES-256-GCM: base64 IV (96 bits), tag and ciphertext; the associated data names the record
+ * the box belongs to (ts/auth/seal.ts). v2 boxes name the master key that sealed them (`mk`,
+ * its key id); v1 boxes (user metadata before catalog version 2) do not.
+ */
 export interface SealedBox {
-  v: 1;
+  v: 1 | 2;
+  mk?: string;
   iv: string;
   tag: string;
   ct: string;
@@ -87,8 +101,10 @@ export interface ApiKeyRecord {
 export interface SigningKeyRecord {
   kid: string;
   alg: 'HS256';
-  /** base64url HMAC key (256 bits). */
-  secret: string;
+  /** Catalog version 1 only: the base64url HMAC key in plaintext. Sealed and removed by the migration. */
+  secret?: string;
+  /** The HMAC key (256 bits), sealed under the master key. */
+  sealed?: SealedBox;
   createdAt: number;
   /** After this time (ms) tokens signed with it no longer verify; null while it is the active key. */
   retiredAt: number | null;
@@ -105,10 +121,40 @@ export interface AuthSettings {
   minPasswordLength: number;
   /** Session (JWT) lifetime, seconds. */
   sessionTimeoutSec: number;
-  /** Failed logins in a row that lock an account out; 0 = never. */
+  /** Failed logins in a row before each further attempt must wait (ts/auth/throttle.ts); 0 = never. */
   lockoutThreshold: number;
+  /** The longest wait between two attempts of a throttled account, minutes. */
   lockoutMinutes: number;
+  /** The first wait, seconds; it doubles with each further failure up to lockoutMinutes. */
+  lockoutBaseSeconds: number;
   argon2: Argon2Settings;
+  /** Audit log retention: the oldest records are pruned past any of these bounds. */
+  auditMaxRecords: number;
+  auditMaxAgeDays: number;
+  auditMaxBytes: number;
+}
+
+/** The commit point of catalog changes across threads (ts/catalog/commit.ts). */
+export interface LockRecord {
+  state: 'free' | 'busy';
+  /** Wall-clock ms when it was taken or released. */
+  at: number;
+  /** pid/threadId of the holder, for the operator. */
+  by: string;
+}
+
+export interface KeyringRecord {
+  /** Key id of the master key every box is sealed under (ts/auth/seal.ts keyId). */
+  masterKeyId: string;
+  sealedAt: number;
+}
+
+export interface AuditStats {
+  records: number;
+  /** Key + value bytes of every audit record. */
+  bytes: number;
+  /** The newest record's id (`<ms>.<seq>`); '' when there has been none. */
+  last: string;
 }
 
 export interface AuditRecord {
@@ -129,7 +175,11 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   sessionTimeoutSec: 3600,
   lockoutThreshold: 5,
   lockoutMinutes: 15,
+  lockoutBaseSeconds: 1,
   argon2: { ...ARGON2_FLOOR },
+  auditMaxRecords: 1_000_000,
+  auditMaxAgeDays: 365,
+  auditMaxBytes: 256 * 1024 * 1024,
 };
 
 export const BUILTIN_ROLES: readonly RoleRecord[] = [
@@ -144,6 +194,9 @@ export const FIRST_USER_OID = 16384;
 export const KEYS = {
   version: '_sys.catalog:version',
   epoch: '_sys.catalog:epoch',
+  lock: '_sys.catalog:lock',
+  keyring: '_sys.catalog:keyring',
+  auditStats: '_sys.catalog:audit_stats',
   settings: '_sys.settings:auth',
   user: (name: string) => `_sys.users:${name}`,
   userOid: (oid: number) => `_sys.users_by_oid:${oid}`,
@@ -151,7 +204,7 @@ export const KEYS = {
   apiKey: (id: string) => `_sys.apikeys:${id}`,
   apiKeyName: (name: string) => `_sys.apikey_names:${name}`,
   signingKey: (kid: string) => `_sys.signing_keys:${kid}`,
-  audit: (ms: number, seq: number) => `_sys.audit:${String(ms).padStart(15, '0')}.${String(seq).padStart(6, '0')}`,
+  audit: (ms: number, seq: number) => `_sys.audit:${auditId(ms, seq)}`,
 } as const;
 
 export const PREFIXES = {
@@ -163,6 +216,11 @@ export const PREFIXES = {
   signingKeys: '_sys.signing_keys:',
   audit: '_sys.audit:',
 } as const;
+
+/** An audit record's id: `<ms, 15 digits>.<seq, 6 digits>`, so ids sort as their times. */
+export function auditId(ms: number, seq: number): string {
+  return `${String(ms).padStart(15, '0')}.${String(seq).padStart(6, '0')}`;
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$/;
 
@@ -195,7 +253,10 @@ export function checkPrefix(prefix: unknown): string {
   return prefix;
 }
 
-const SETTINGS_NAMES = optionNames<AuthSettings>({ minPasswordLength: true, sessionTimeoutSec: true, lockoutThreshold: true, lockoutMinutes: true, argon2: true });
+const SETTINGS_NAMES = optionNames<AuthSettings>({
+  minPasswordLength: true, sessionTimeoutSec: true, lockoutThreshold: true, lockoutMinutes: true, lockoutBaseSeconds: true, argon2: true,
+  auditMaxRecords: true, auditMaxAgeDays: true, auditMaxBytes: true,
+});
 const ARGON2_NAMES = optionNames<Argon2Settings>({ memoryKiB: true, iterations: true, parallelism: true });
 
 /** Settings after validation; `patch` may leave fields out. Refuses argon2 parameters under OWASP's floor. */
@@ -216,6 +277,10 @@ export function checkSettings(base: AuthSettings, patch: unknown): AuthSettings 
     sessionTimeoutSec: int('sessionTimeoutSec', p.sessionTimeoutSec, base.sessionTimeoutSec, 60, 7 * 86400),
     lockoutThreshold: int('lockoutThreshold', p.lockoutThreshold, base.lockoutThreshold, 0, 1000),
     lockoutMinutes: int('lockoutMinutes', p.lockoutMinutes, base.lockoutMinutes, 1, 7 * 1440),
+    lockoutBaseSeconds: int('lockoutBaseSeconds', p.lockoutBaseSeconds, base.lockoutBaseSeconds, 1, 3600),
+    auditMaxRecords: int('auditMaxRecords', p.auditMaxRecords, base.auditMaxRecords, 100, 1_000_000_000),
+    auditMaxAgeDays: int('auditMaxAgeDays', p.auditMaxAgeDays, base.auditMaxAgeDays, 1, 100 * 365),
+    auditMaxBytes: int('auditMaxBytes', p.auditMaxBytes, base.auditMaxBytes, 64 * 1024, 2 ** 50),
     argon2: {
       memoryKiB: int('argon2.memoryKiB', a.memoryKiB, base.argon2.memoryKiB, ARGON2_FLOOR.memoryKiB, 4 * 1024 * 1024),
       iterations: int('argon2.iterations', a.iterations, base.argon2.iterations, ARGON2_FLOOR.iterations, 64),
@@ -245,10 +310,13 @@ const SHAPES = {
   user: { name: 'string', oid: 'number', passwordHash: 'string?', roles: 'string[]', locked: 'object?', lockedUntil: 'number', failedLogins: 'number', createdAt: 'number', passwordChangedAt: 'number?', authEpoch: 'number', metadata: 'object?' },
   role: { name: 'string', oid: 'number', builtin: 'boolean', superuser: 'boolean', permissions: 'object[]', memberOf: 'string[]', createdAt: 'number' },
   apiKey: { id: 'string', name: 'string', owner: 'string', hash: 'string', roles: 'string[]?', expiresAt: 'number?', allowIps: 'string[]?', createdAt: 'number', lastUsedAt: 'number?', revoked: 'boolean', revokedAt: 'number?' },
-  signingKey: { kid: 'string', alg: 'string', secret: 'string', createdAt: 'number', retiredAt: 'number?' },
+  signingKey: { kid: 'string', alg: 'string', createdAt: 'number', retiredAt: 'number?' },
   settings: { minPasswordLength: 'number', sessionTimeoutSec: 'number', lockoutThreshold: 'number', lockoutMinutes: 'number', argon2: 'object?' },
   audit: { at: 'number', actor: 'string', action: 'string', target: 'string', ip: 'string?', ok: 'boolean' },
   version: { version: 'number', createdAt: 'number' },
+  lock: { state: 'string', at: 'number', by: 'string' },
+  keyring: { masterKeyId: 'string', sealedAt: 'number' },
+  auditStats: { records: 'number', bytes: 'number', last: 'string' },
 } as const satisfies Record<string, Record<string, Kind>>;
 
 export interface RecordTypes {
@@ -259,6 +327,9 @@ export interface RecordTypes {
   settings: AuthSettings;
   audit: AuditRecord;
   version: { version: number; createdAt: number };
+  lock: LockRecord;
+  keyring: KeyringRecord;
+  auditStats: AuditStats;
 }
 
 export function decode<K extends keyof RecordTypes>(kind: K, key: string, bytes: Buffer): RecordTypes[K] {
@@ -273,7 +344,13 @@ export function decode<K extends keyof RecordTypes>(kind: K, key: string, bytes:
   for (const [field, kind_] of Object.entries(SHAPES[kind])) {
     if (!ok(rec[field], kind_)) throw new KvError('CORRUPT', `catalog entry ${key}: field ${field} is not a ${kind_}`);
   }
+  if (kind === 'signingKey' && typeof rec.secret !== 'string' && !isBox(rec.sealed)) throw new KvError('CORRUPT', `catalog entry ${key}: neither a secret nor a sealed box`);
   return v as RecordTypes[K];
+}
+
+function isBox(v: unknown): v is SealedBox {
+  const b = v as Partial<SealedBox> | null;
+  return typeof b === 'object' && b !== null && (b.v === 1 || b.v === 2) && typeof b.iv === 'string' && typeof b.tag === 'string' && typeof b.ct === 'string';
 }
 
 export function encode(record: object): Buffer {
