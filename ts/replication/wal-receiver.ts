@@ -97,14 +97,14 @@ export class WalReceiver {
     this.#o = o;
     this.#dispatcher = new Agent({ connect: { ...(o.tls?.ca ? { ca: o.tls.ca } : {}), ...(o.tls?.cert ? { cert: o.tls.cert } : {}), ...(o.tls?.key ? { key: o.tls.key } : {}) }, keepAliveTimeout: 10_000 });
     this.#status = {
-      connected: false, primaryUrl: o.primaryUrl, primaryLsn: 0n, appliedLsn: o.host.port().durableLsn(), lastMessageAt: 0, lagMs: 0,
+      connected: false, primaryUrl: o.primaryUrl, primaryLsn: 0n, appliedLsn: o.host.port().positions().appliedLsn, lastMessageAt: 0, lagMs: 0,
       lastError: null, stopped: null, baseBackups: 0, rewinds: 0, streamErrors: 0,
     };
   }
 
   status(): ReceiverStatus {
     const s = { ...this.#status };
-    s.appliedLsn = this.#o.host.port().durableLsn();
+    s.appliedLsn = this.#o.host.port().positions().appliedLsn;
     s.lagMs = s.appliedLsn >= s.primaryLsn ? 0 : Math.max(0, Date.now() - this.#caughtUpAt);
     return s;
   }
@@ -166,7 +166,7 @@ export class WalReceiver {
 
   async #session(): Promise<void> {
     const port = this.#o.host.port();
-    const from = port.nextLsn();
+    const from = port.positions().nextLsn;
     const url = new URL('/v1/replication/stream', this.#o.primaryUrl);
     url.searchParams.set('from', from.toString());
     url.searchParams.set('standby', this.#o.standbyId);
@@ -318,7 +318,7 @@ export class WalReceiver {
   }
 
   #progress(): void {
-    const applied = this.#o.host.port().durableLsn();
+    const applied = this.#o.host.port().positions().appliedLsn;
     this.#status.appliedLsn = applied;
     if (applied >= this.#status.primaryLsn) this.#caughtUpAt = Date.now();
     for (const fn of this.#listeners) fn();
@@ -332,9 +332,9 @@ export class WalReceiver {
       return;
     }
     this.#feedbackBusy = true;
-    const lsn = this.#o.host.port().durableLsn();
+    const pos = this.#o.host.port().positions();
     const url = new URL('/v1/replication/feedback', this.#o.primaryUrl);
-    const body = JSON.stringify({ standby: this.#o.standbyId, flushedLsn: lsn.toString(), appliedLsn: lsn.toString() });
+    const body = JSON.stringify({ standby: this.#o.standbyId, flushedLsn: pos.flushedLsn.toString(), appliedLsn: pos.appliedLsn.toString() });
     request(url, { method: 'POST', headers: { ...this.#headers(), 'content-type': 'application/json' }, body, dispatcher: this.#dispatcher, signal: this.#abort.signal, headersTimeout: 10_000 })
       .then((res) => res.body.dump())
       .catch(() => {})

@@ -129,7 +129,7 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
   const hello: Hello = {
     systemId: o.history().systemId,
     history: historyToJson(o.history()),
-    durableLsn: port.durableLsn().toString(),
+    durableLsn: port.positions().flushedLsn.toString(),
     oldestLsn: port.oldestLsn().toString(),
     engine: port.engineKind,
   };
@@ -162,13 +162,13 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
       release = port.retainWal(from);
     }
     let wake: (() => void) | undefined;
-    const unsubscribe = port.onDurable(() => wake?.());
+    const unsubscribe = port.onFlushed(() => wake?.());
     const abort = () => wake?.();
     signal.addEventListener('abort', abort);
     try {
       while (!signal.aborted) {
-        if (next <= port.durableLsn()) {
-          const records = port.readWal(next, WAL_FRAME_BYTES);
+        if (next <= port.positions().flushedLsn) {
+          const records = await port.readWal(next, WAL_FRAME_BYTES);
           if (records.length > 0) {
             const last = lastLsn(records);
             yield encodeFrame(FrameKind.WAL, records);
@@ -187,7 +187,7 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
           };
         });
         wake = undefined;
-        if (!woke && !signal.aborted) yield encodeU64Pair(FrameKind.KEEPALIVE, port.durableLsn(), BigInt(Date.now()));
+        if (!woke && !signal.aborted) yield encodeU64Pair(FrameKind.KEEPALIVE, port.positions().flushedLsn, BigInt(Date.now()));
       }
     } finally {
       unsubscribe();
