@@ -87,7 +87,7 @@ interface Waiter {
 }
 
 export class Store {
-  readonly #engine: Engine;
+  #engine: Engine;
   readonly #kind: 'native' | 'js';
   readonly #opts: ResolvedOptions;
   /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
@@ -97,6 +97,8 @@ export class Store {
   #ioError: KvError | null = null;
   #sweeper: NodeJS.Timeout;
   #expired = 0;
+  /** Replication's synchronous-commit wait, on a primary with synchronous standbys. */
+  #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions) {
@@ -106,7 +108,7 @@ export class Store {
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
-        this.#expired += engine.sweep(opts.clock(), SWEEP_BUDGET);
+        this.#expired += this.#engine.sweep(opts.clock(), SWEEP_BUDGET);
       } catch {
         clearInterval(this.#sweeper); // closed underneath us
       }
@@ -132,8 +134,17 @@ export class Store {
     }
   }
 
-  /** A promise that settles when `lsn` is durable as the policy defines it. */
+  /**
+   * A promise that settles when `lsn` is durable as the policy defines it and, on a primary
+   * with synchronous standbys, when the commit gate (their quorum) confirmed it too.
+   */
   #durable<T>(lsn: bigint, result: T): Promise<T> {
+    const local = this.#locallyDurable(lsn, result);
+    const gate = this.#commitGate;
+    return gate === null ? local : local.then((r) => gate(lsn).then(() => r));
+  }
+
+  #locallyDurable<T>(lsn: bigint, result: T): Promise<T> {
     if (lsn <= this.#durableLsn) return Promise.resolve(result);
     if (this.#opts.config.durability !== 0 && lsn - this.#durableLsn <= MAX_UNFLUSHED) return Promise.resolve(result);
     if (this.#ioError) return Promise.reject(this.#ioError);
@@ -393,6 +404,57 @@ export class Store {
   }
 
   /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */
+  // ---- replication hooks (ts/replication; not public API)
+
+  /** @internal The engine's WAL primitives, for the stream server and the standby loop. */
+  _replication(): ReplicationPort {
+    return enginePort(this.#engine, this.#kind, this.#opts.config.dir);
+  }
+
+  /** @internal Every later write also waits for gate(lsn) (synchronous standbys). */
+  _setCommitGate(gate: ((lsn: bigint) => Promise<void>) | null): void {
+    this.#commitGate = gate;
+  }
+
+  /**
+   * @internal Standby only: closes the engine without a checkpoint (a rewind must find the
+   * WAL as it is), runs fn on the closed directory, and opens it again as a standby. Reads
+   * in between fail with CLOSED; the Store object stays the same.
+   */
+  async _reset(fn: (dir: string) => void): Promise<void> {
+    if (this.#opts.config.role !== 'standby') throw new KvError('INVALID_ARGUMENT', 'only a standby can be reset');
+    try {
+      await this.#engine.close({ checkpoint: false });
+    } catch (err) {
+      throw toKvError(err);
+    }
+    fn(this.#opts.config.dir);
+    const holder: { ref?: Store } = { ref: this };
+    try {
+      this.#engine = openEngine(this.#kind, this.#opts, holder);
+    } catch (err) {
+      throw toKvError(err);
+    }
+    this.#durableLsn = this.#engine.stats().durableLsn;
+  }
+
+  /**
+   * @internal Standby → primary: the engine stops taking replicated records and takes
+   * client writes, and the first record of the new timeline (kind TIMELINE, skipped by
+   * readers that do not know it) is written at switchLsn and made durable.
+   */
+  async _promote(timeline: string, parent: string, switchLsn: bigint): Promise<void> {
+    try {
+      await this.#engine.promote();
+      this.#opts.config.role = 'primary';
+      const lsn = this.#engine.writeMarker(KIND_TIMELINE, encodeTimelineBody(timeline, parent, this.#opts.clock()));
+      if (lsn !== switchLsn) throw new KvError('INTERNAL', `the TIMELINE record got LSN ${lsn}, expected ${switchLsn}`);
+      await this.#locallyDurable(lsn, undefined);
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     try {
