@@ -8,7 +8,8 @@
  * that). Every transition is logged in one line with its reason.
  */
 import { KvError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { KEYS } from '../catalog/schema.js';
+import { systemView, type ReplicaHandle, type ReplicationInfo, type Store } from '../store/store.js';
 import { readHistory, writeHistory } from './history-file.js';
 import { StandbyRegistry, type StandbyInfo } from './standbys.js';
 import { SyncQuorum } from './sync-quorum.js';
@@ -166,5 +167,51 @@ export class ReplicationNode {
     await this.#receiver?.stop();
     this.#receiver = null;
     this.quorum.failAll(new KvError('CLOSED', 'the server is shutting down'));
+  }
+}
+
+/** The store-facing handle of a node: store.replication() and close() go through it. */
+export function replicaHandle(node: ReplicationNode, store: Store): ReplicaHandle {
+  return {
+    info: (): ReplicationInfo => {
+      const r = node.receiverStatus();
+      const p = store._replication().positions();
+      return {
+        role: node.role, connected: r?.connected ?? false, primaryLsn: r?.primaryLsn ?? p.flushedLsn, appliedLsn: p.appliedLsn,
+        lagMs: r?.lagMs ?? 0, lastError: r?.lastError ?? null,
+      };
+    },
+    stop: () => node.stop(),
+  };
+}
+
+/**
+ * Resolves once the system catalog is in the store: at once on a primary or a standby that
+ * has synced before; a new standby waits for its first base backup or WAL from the primary.
+ * Says every 5 s what it waits for.
+ */
+export async function catalogArrived(store: Store, node: ReplicationNode, say: (message: string) => void): Promise<void> {
+  const has = (): boolean => {
+    try {
+      return systemView(store).get(KEYS.version) !== undefined;
+    } catch {
+      return false; // the engine is being reset (base backup): ask again
+    }
+  };
+  let last = Date.now();
+  while (!has()) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 200);
+      const off = node.onProgress(() => {
+        clearTimeout(t);
+        off();
+        resolve();
+      });
+    });
+    if (Date.now() - last >= 5000) {
+      last = Date.now();
+      const r = node.receiverStatus();
+      say(`standby: waiting for the system catalog from ${r?.primaryUrl ?? 'the primary'} (${r?.connected ? 'connected' : `not connected${r?.lastError ? `: ${r.lastError.code}: ${r.lastError.message}` : ''}`})`);
+    }
   }
 }

@@ -67,9 +67,9 @@ export interface WalSenderOptions {
   closing: Promise<void>;
 }
 
-/** Registers the two replication routes on `app`. */
+/** Registers the two replication routes on `app` (mounted under /v1). */
 export function walSenderRoutes(app: FastifyInstance, o: WalSenderOptions): void {
-  app.get('/v1/replication/stream', {
+  app.get('/replication/stream', {
     schema: {
       hide: false,
       summary: 'Stream the WAL to a standby (replication permission)',
@@ -100,7 +100,7 @@ export function walSenderRoutes(app: FastifyInstance, o: WalSenderOptions): void
     return reply.send(body);
   });
 
-  app.post('/v1/replication/feedback', {
+  app.post('/replication/feedback', {
     schema: {
       summary: 'A standby reports its flushed and applied LSNs',
       body: {

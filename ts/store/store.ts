@@ -5,11 +5,13 @@
  * system view (systemView(), used by ts/catalog) reads and writes it.
  */
 import { KvError, toKvError } from '../errors.js';
-import { type BatchOp, encodeBatchBody } from '../engine/format.js';
+import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from '../engine/format.js';
 import { JsEngine } from '../engine/js/js-engine.js';
 import { NativeEngine } from '../engine/native.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
+import type { ReplicationPort } from '../replication/port.js';
+import { enginePort } from './replication-port.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
 import { checkOptions, optionNames } from '../options.js';
@@ -97,6 +99,8 @@ export class Store {
   #ioError: KvError | null = null;
   #sweeper: NodeJS.Timeout;
   #expired = 0;
+  /** The replication role this store plays when one is attached (ts/replication/node.ts). */
+  #replica: ReplicaHandle | null = null;
   /** Replication's synchronous-commit wait, on a primary with synchronous standbys. */
   #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
 
@@ -411,6 +415,22 @@ export class Store {
     return enginePort(this.#engine, this.#kind, this.#opts.config.dir);
   }
 
+  /** @internal ts/replication attaches the node that follows a primary or serves standbys. */
+  _attachReplica(replica: ReplicaHandle | null): void {
+    this.#replica = replica;
+  }
+
+  /**
+   * Where this store stands in replication: its role, and on a replica how far it has
+   * applied the primary's WAL and how stale its reads may be. A store with no replication
+   * attached is a primary of its own: connected false, lag 0.
+   */
+  replication(): ReplicationInfo {
+    if (this.#replica) return this.#replica.info();
+    const p = this.#call(() => this.#engine.walPositions());
+    return { role: this.#call(() => this.#engine.role()), connected: false, primaryLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagMs: 0, lastError: null };
+  }
+
   /** @internal Every later write also waits for gate(lsn) (synchronous standbys). */
   _setCommitGate(gate: ((lsn: bigint) => Promise<void>) | null): void {
     this.#commitGate = gate;
@@ -457,6 +477,9 @@ export class Store {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    const replica = this.#replica;
+    this.#replica = null;
+    await replica?.stop();
     try {
       await this.#engine.close();
     } catch (err) {
@@ -476,6 +499,27 @@ function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?:
  * catalog is its one user: the data API cannot reach the catalog and the catalog cannot reach
  * the data. Not exported from the package.
  */
+/** store.replication(): see there. LSNs are bigints, times milliseconds. */
+export interface ReplicationInfo {
+  role: 'primary' | 'standby';
+  /** A replica: connected to its primary's stream now. */
+  connected: boolean;
+  /** The primary's flushed LSN as last heard (a primary: its own). */
+  primaryLsn: bigint;
+  /** Every record up to here is applied and visible to reads here. */
+  appliedLsn: bigint;
+  /** How long this replica has been behind the primary (0 when caught up). */
+  lagMs: number;
+  /** Why the last attempt to follow failed, if it did. */
+  lastError: { code: string; message: string } | null;
+}
+
+/** @internal What a replication node offers the store (ts/replication/replica.ts). */
+export interface ReplicaHandle {
+  info(): ReplicationInfo;
+  stop(): Promise<void>;
+}
+
 export interface SystemView {
   get(key: Key): Buffer | undefined;
   getEntry(key: Key): Entry | undefined;
@@ -513,5 +557,10 @@ export async function open(options: OpenOptions): Promise<Store> {
     throw toKvError(err);
   }
   holder.ref = new Store(engine, kind, opts);
+  if (opts.replica) {
+    // Loaded only for replicas: a plain embedded store never loads the replication client.
+    const { startReplica } = await import('../replication/replica.js');
+    startReplica(holder.ref, opts.replica, opts.onLog);
+  }
   return holder.ref;
 }
