@@ -28,7 +28,7 @@ import { readHistory, writeHistory } from './history-file.js';
 import type { ReplicationPort } from './port.js';
 import { installBaseBackup, rewindWal } from './rewind.js';
 import { historyFromJson, planFollow, type History } from './timeline.js';
-import type { BaseBegin, Hello } from './wal-sender.js';
+import { lastLsn, type BaseBegin, type Hello } from './wal-sender.js';
 
 const MAX_IN_FLIGHT = 8;
 const BACKOFF_MIN_MS = 100;
@@ -213,6 +213,7 @@ export class WalReceiver {
           switch (f.kind) {
             case FrameKind.WAL:
               if (base) throw protocolError('WAL frame inside a base backup');
+              this.#primaryAt(lastLsn(f.payload));
               append(f.payload);
               if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
               break;
