@@ -31,8 +31,22 @@ for (const engine of ENGINES) {
     auth = await AuthService.open(db, { masterKey: 'a'.repeat(64) });
   };
 
+  test('replicate: the replicator and admin roles may stream the WAL; writer, reader and a missing principal may not', async () => {
+    await auth.createUser('r', { password: 'long-enough-password', roles: ['replicator'] });
+    await auth.createUser('w', { password: 'long-enough-password', roles: ['writer'] });
+    await auth.createUser('a', { password: 'long-enough-password', roles: ['admin'] });
+    const as = async (name: string): Promise<Principal> => auth.verifyToken((await auth.login(name, 'long-enough-password')).token);
+    assert.ok(auth.authorize(await as('r'), 'replicate').allow);
+    assert.ok(auth.authorize(await as('a'), 'replicate').allow);
+    assert.not.ok(auth.authorize(await as('w'), 'replicate').allow);
+    assert.not.ok(auth.authorize(await as('r'), 'read', 'k').allow, 'replicator reads no data through the API');
+    assert.ok(auth.authorize(null, 'replicate').invalid);
+  });
+
   test('bootstrap: built-in roles and a signing key, no users, no default password', () => {
-    assert.equal(auth.listRoles().map((r) => r.name), ['admin', 'writer', 'reader']);
+    assert.equal(auth.listRoles().map((r) => r.name), ['admin', 'writer', 'reader', 'replicator']);
+    // replicator may stream the WAL and nothing else: no data permissions of its own
+    assert.equal(auth.listRoles().find((r) => r.name === 'replicator')?.permissions, []);
     assert.equal(auth.listUsers(), []);
     assert.equal(auth.checkCatalog(), []);
     assert.equal(auth.listAudit().entries.map((e) => e.action), ['catalog.bootstrap']);

@@ -35,6 +35,9 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has a content type this route does not take' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   NOT_READY: { status: 503, message: 'The server is starting or shutting down' },
+  REPLICATION_PROTOCOL: { status: 502, message: 'A replication stream frame or record is corrupt, truncated or out of order' },
+  REPLICATION_MISMATCH: { status: 409, message: 'This node cannot follow that primary (another cluster, or a stale primary)' },
+  SYNC_TIMEOUT: { status: 503, message: 'The write is durable locally but not confirmed by the synchronous standbys in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },
 } as const;
 

@@ -48,6 +48,7 @@ struct HandleState {
 
   // JS thread only.
   bool closed = false;            // close() called: every method throws CLOSED
+  bool close_checkpoint = true;   // close(false): the last release closes without a checkpoint
   bool hook_registered = false;   // env cleanup hook pending (its argument is `this`)
   bool tsfn_ref = false;          // the TSFN keeps the event loop alive
   uint64_t awaited_lsn = 0;       // highest LSN whose durability a promise waits for
@@ -282,7 +283,7 @@ class CloseWorker : public Napi::AsyncWorker {
     if (!state_->released.exchange(true)) {
       state_->engine->WaitDurable();
       state_->engine->RemoveListener(state_->listener_id);
-      Status s = ReleaseEngine(state_->engine, true);
+      Status s = ReleaseEngine(state_->engine, state_->close_checkpoint);
       if (!s.ok()) msg->message = "close: " + s.message();
     }
     error_ = msg->message;
@@ -337,6 +338,9 @@ Napi::Function EngineHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&EngineHandle::Promote>("promote"),
           InstanceMethod<&EngineHandle::Positions>("walPositions"),
           InstanceMethod<&EngineHandle::GetRole>("role"),
+          InstanceMethod<&EngineHandle::WriteMarker>("writeMarker"),
+          InstanceMethod<&EngineHandle::RetainWal>("retainWal"),
+          InstanceMethod<&EngineHandle::ReleaseWal>("releaseWal"),
       });
 }
 
@@ -389,6 +393,10 @@ void EngineHandle::Attach(Napi::Env env, std::shared_ptr<Engine> engine, Napi::F
 Engine& EngineHandle::CheckOpen(Napi::Env env) const {
   if (!state_ || state_->closed) ThrowStatus(env, Status::Closed("the store is closed"));
   return *state_->engine;
+}
+
+Engine* EngineHandle::EngineIfOpen() const {
+  return state_ && !state_->closed ? state_->engine.get() : nullptr;
 }
 
 std::shared_ptr<Engine> EngineHandle::SharedEngine(Napi::Env env) const {
@@ -590,6 +598,9 @@ Napi::Value EngineHandle::Close(const Napi::CallbackInfo& info) {
     return d.Promise();
   }
   st.closed = true;
+  // close(false) skips the final checkpoint (a standby about to rewind its WAL needs the
+  // directory as it is); anything else checkpoints as before.
+  st.close_checkpoint = !(info.Length() > 0 && info[0].IsBoolean() && !info[0].As<Napi::Boolean>().Value());
   Napi::Promise p = NewPromise(env, &st.close_deferred);
   st.close_promise = Napi::Persistent(p.As<Napi::Object>());
   st.SetRef(env, true);  // until kClosed arrives

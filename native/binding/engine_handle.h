@@ -60,10 +60,15 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
   Napi::Value Promote(const Napi::CallbackInfo& info);           // () → Promise<void>
   Napi::Value Positions(const Napi::CallbackInfo& info);         // () → [next, durable, flushed, applied]
   Napi::Value GetRole(const Napi::CallbackInfo& info);           // () → 'primary' | 'standby'
+  Napi::Value WriteMarker(const Napi::CallbackInfo& info);       // (kind, body) → lsn (durable later)
+  Napi::Value RetainWal(const Napi::CallbackInfo& info);         // (lsn) → token
+  Napi::Value ReleaseWal(const Napi::CallbackInfo& info);        // (token) → undefined
 
   Engine& CheckOpen(Napi::Env env) const;
   // The engine, for work that outlives the call (async workers). Throws CLOSED.
   std::shared_ptr<Engine> SharedEngine(Napi::Env env) const;
+  // The engine, or nullptr once close() was called (for calls that must not throw then).
+  Engine* EngineIfOpen() const;
   void AwaitDurable(Napi::Env env, uint64_t lsn);
   void Submitted(Napi::Env env, const Status& s, uint64_t lsn);
 

@@ -145,4 +145,34 @@ Napi::Value EngineHandle::GetRole(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, CheckOpen(env).role() == Role::kStandby ? "standby" : "primary");
 }
 
+Napi::Value EngineHandle::WriteMarker(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) {
+    ThrowStatus(env, Status::InvalidArgument("writeMarker(kind, body: Buffer)"));
+  }
+  double kind = info[0].As<Napi::Number>().DoubleValue();
+  if (!(kind >= 0 && kind <= 255)) ThrowStatus(env, Status::InvalidArgument("kind must be 0..255"));
+  Napi::Buffer<char> body = info[1].As<Napi::Buffer<char>>();
+  uint64_t lsn = 0;
+  Status s = e.WriteMarker(static_cast<uint8_t>(kind), std::string_view(body.Data(), body.Length()), &lsn);
+  Submitted(env, s, lsn);
+  return Napi::BigInt::New(env, lsn);
+}
+
+Napi::Value EngineHandle::RetainWal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  uint64_t token = e.RetainWal(LsnArg(env, info, 0, "lsn"));
+  return Napi::Number::New(env, static_cast<double>(token));
+}
+
+Napi::Value EngineHandle::ReleaseWal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowStatus(env, Status::InvalidArgument("releaseWal(token)"));
+  // A release after close is a no-op: the engine's retentions died with it.
+  if (Engine* engine = EngineIfOpen()) engine->ReleaseWal(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  return env.Undefined();
+}
+
 }  // namespace kvstore

@@ -180,6 +180,11 @@ class Engine {
   Status Incr(std::string_view key, int64_t delta, int64_t now, uint64_t* lsn, int64_t* result);
   // body = a BATCH record body; malformed → InvalidArgument.
   Status Batch(std::string_view body, int64_t now, uint64_t* lsn);
+  // Appends a record of an optional kind (128..255, docs/on-disk-format.md) that changes no
+  // entry: readers that do not know the kind skip it, apply ignores it. Replication writes
+  // the TIMELINE record (kind 128) this way. Errors: InvalidArgument (kind < 128 or body
+  // over 256 MiB), ReadOnly (a standby), IoError, Closed.
+  Status WriteMarker(uint8_t kind, std::string_view body, uint64_t* lsn);
 
   // Visits live entries with keys in [start, end) in byte order (reversed if asked), at
   // most `limit` (0 = all), under every shard's shared lock. visit(const Item&).
@@ -228,6 +233,12 @@ class Engine {
   Status Promote();
 
   WalPositions Positions() const;
+
+  // Keeps every WAL record >= lsn on disk: checkpoints drop no segment holding one until
+  // ReleaseWal(token). A stream sender retains what it is about to send, a base backup the
+  // WAL from its snapshot's redo LSN. Returns the token.
+  uint64_t RetainWal(uint64_t lsn);
+  void ReleaseWal(uint64_t token);
   Role role() const { return role_.load(); }
 
   // Wakes the flusher if records wait for it (see EngineOptions::defer_flusher_wake).
@@ -385,6 +396,8 @@ class Engine {
   // ---- segment list, guarded by seg_mu_
   mutable std::mutex seg_mu_;
   std::vector<uint64_t> segments_;  // first LSNs, ascending
+  std::map<uint64_t, uint64_t> retained_;  // RetainWal token → lsn
+  uint64_t next_retain_token_ = 1;
   uint64_t current_segment_ = 0;
 
   // ---- where recent ReadWal calls ended (engine_wal_read.cc), so a reader that follows

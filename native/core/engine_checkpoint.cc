@@ -106,6 +106,18 @@ Status Engine::Checkpoint(int64_t now, uint64_t* redo_out) {
   return Status::Ok();
 }
 
+uint64_t Engine::RetainWal(uint64_t lsn) {
+  std::lock_guard<std::mutex> lock(seg_mu_);
+  uint64_t token = next_retain_token_++;
+  retained_[token] = lsn;
+  return token;
+}
+
+void Engine::ReleaseWal(uint64_t token) {
+  std::lock_guard<std::mutex> lock(seg_mu_);
+  retained_.erase(token);
+}
+
 Status Engine::DropBefore(uint64_t redo) {
   std::vector<std::string> names;
   Status s = ListDir(base_dir_, &names);
@@ -123,9 +135,12 @@ Status Engine::DropBefore(uint64_t redo) {
   std::vector<uint64_t> doomed;
   {
     std::lock_guard<std::mutex> lock(seg_mu_);
+    // A retained LSN (RetainWal) keeps its segment and every later one.
+    uint64_t keep_from = redo;
+    for (const auto& [token, lsn] : retained_) keep_from = std::min(keep_from, lsn);
     std::vector<uint64_t> kept;
     for (size_t i = 0; i < segments_.size(); i++) {
-      bool drop = i + 1 < segments_.size() && segments_[i + 1] <= redo && segments_[i] != current_segment_;
+      bool drop = i + 1 < segments_.size() && segments_[i + 1] <= keep_from && segments_[i] != current_segment_;
       (drop ? doomed : kept).push_back(segments_[i]);
     }
     segments_.swap(kept);

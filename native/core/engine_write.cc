@@ -215,4 +215,18 @@ Status Engine::Batch(std::string_view body, int64_t now, uint64_t* lsn) {
   return Status::Ok();
 }
 
+Status Engine::WriteMarker(uint8_t kind, std::string_view body, uint64_t* lsn) {
+  if (kind < kKindFirstSkippable) return Status::InvalidArgument("a marker record needs an optional kind (128..255)");
+  if (body.size() > kMaxRecordBody) return Status::InvalidArgument("marker body larger than 256 MiB");
+  std::vector<StagedChange> staged;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  size_t start;
+  *lsn = BeginRecordLocked(body.size(), &start);
+  buf_.append(body);
+  EndRecordLocked(start, *lsn, kind, &staged, {});
+  return Status::Ok();
+}
+
 }  // namespace kvstore

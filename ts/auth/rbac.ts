@@ -16,6 +16,8 @@ export interface PermissionSet {
   /** Every role in effect: the given ones and all they inherit. */
   readonly roles: readonly string[];
   readonly superuser: boolean;
+  /** May stream the WAL: the built-in replicator role, or a superuser. */
+  readonly replication: boolean;
   readonly grants: Readonly<Record<Action, readonly Grant[]>>;
 }
 
@@ -47,6 +49,7 @@ export function compile(start: readonly string[], roles: ReadonlyMap<string, Rol
   const all = closure(start, roles);
   const grants = {} as Record<Action, Grant[]>;
   let superuser = false;
+  const replication = all.some((name) => roles.get(name)!.builtin && name === 'replicator');
   for (const a of ACTIONS) {
     const list: Grant[] = [];
     for (const name of all) {
@@ -64,7 +67,7 @@ export function compile(start: readonly string[], roles: ReadonlyMap<string, Rol
     }
     grants[a] = kept;
   }
-  return { roles: all, superuser, grants };
+  return { roles: all, superuser, replication: replication || superuser, grants };
 }
 
 /** The grant that covers `key` (a byte string) for `action`, or undefined. */

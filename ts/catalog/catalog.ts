@@ -130,6 +130,20 @@ export class Catalog {
       if (v.version > CATALOG_VERSION) {
         throw new KvError('CATALOG_VERSION', `the catalog is version ${v.version}; this release understands up to ${CATALOG_VERSION}`);
       }
+      // A built-in role added by a later release (replicator) is created on the first open
+      // that can write; a read-only standby gets it through replication from its primary.
+      const now = sys.now();
+      const missing = BUILTIN_ROLES.filter((r) => sys.get(KEYS.role(r.name)) === undefined);
+      if (missing.length > 0) {
+        const ops: BatchOperation[] = missing.map((r) => ({ type: 'put', key: KEYS.role(r.name), value: encode({ ...r, createdAt: now }) }));
+        ops.push({ type: 'put', key: KEYS.epoch, value: encode({ at: now }) });
+        ops.push({ type: 'put', key: KEYS.audit(now, 0), value: encode({ at: now, actor: 'system', action: 'catalog.upgrade', target: 'catalog', ip: null, ok: true, detail: `built-in roles added: ${missing.map((r) => r.name).join(', ')}` } satisfies AuditRecord) });
+        try {
+          await sys.batch(ops);
+        } catch (err) {
+          if ((err as KvError).code !== 'READ_ONLY') throw err;
+        }
+      }
     }
     const c = new Catalog(sys);
     if (version === undefined) {

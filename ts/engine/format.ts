@@ -18,6 +18,21 @@ export const KIND_INCR = 3;
 export const KIND_BATCH = 4;
 /** Kinds >= this are optional: an older reader skips them. */
 export const KIND_FIRST_SKIPPABLE = 128;
+/**
+ * An optional kind: the first record of a new replication timeline (docs/replication-protocol.md).
+ * Body: u64 timeline id · u64 parent timeline id · u64 time (ms). Changes no entry.
+ */
+export const KIND_TIMELINE = 128;
+export const TIMELINE_BODY = 8 + 8 + 8;
+
+/** Timeline ids are 16 hex digits (ts/replication/timeline.ts); '' for no parent. */
+export function encodeTimelineBody(timeline: string, parent: string, timeMs: number): Buffer {
+  const b = Buffer.alloc(TIMELINE_BODY);
+  b.writeBigUInt64LE(BigInt(`0x${timeline}`), 0);
+  b.writeBigUInt64LE(parent === '' ? 0n : BigInt(`0x${parent}`), 8);
+  b.writeBigUInt64LE(BigInt(timeMs), 16);
+  return b;
+}
 
 // PUT body: klen u32 · vlen u32 · expiresAt u64 · key · value.
 export const PUT_FIXED = 4 + 4 + 8;

@@ -11,7 +11,7 @@ import type {
   DurableCallback, Engine, EngineConfig, EngineRole, EngineStats, FlushedListener, LogCallback, RawEntry, WalChunk, WalPositions,
 } from './types.js';
 
-type RawReplication = 'readWal' | 'appendReplicated' | 'walPositions' | 'onFlushed';
+type RawReplication = 'readWal' | 'appendReplicated' | 'walPositions' | 'onFlushed' | 'retainWal' | 'close';
 
 /** The addon's handle: the Engine interface plus the scratch-buffer fast paths. */
 export interface NativeHandle extends Omit<Engine, RawReplication> {
@@ -21,6 +21,11 @@ export interface NativeHandle extends Omit<Engine, RawReplication> {
   appendReplicated(records: Buffer, firstLsn: bigint): bigint;
   /** [nextLsn, durableLsn, flushedLsn, appliedLsn]. */
   walPositions(): [bigint, bigint, bigint, bigint];
+  /** Returns a token for releaseWal. */
+  retainWal(lsn: bigint): number;
+  releaseWal(token: number): void;
+  /** close(false) skips the final checkpoint. */
+  close(checkpoint?: boolean): Promise<void>;
   setScratch(scratch: Buffer): void;
   setTarget(target: Buffer): void;
   /** Key in scratch[0, klen); the value lands in scratch[0, vlen). Returns vlen, -1 (absent) or -(vlen + 2) (too large). */
@@ -210,8 +215,24 @@ export class NativeEngine implements Engine {
     return this.#h.stats();
   }
 
-  close(): Promise<void> {
-    return this.#h.close();
+  close(options?: { checkpoint?: boolean }): Promise<void> {
+    return this.#h.close(options?.checkpoint !== false);
+  }
+
+  writeMarker(kind: number, body: Buffer): bigint {
+    const lsn = this.#h.writeMarker(kind, body);
+    this.#h.kick();
+    return lsn;
+  }
+
+  retainWal(lsn: bigint): () => void {
+    const token = this.#h.retainWal(lsn);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#h.releaseWal(token);
+    };
   }
 
   async readWal(fromLsn: bigint, maxBytes: number): Promise<WalChunk> {

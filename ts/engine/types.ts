@@ -157,8 +157,11 @@ export interface Engine {
    */
   sweep(now: number, budget: number): number;
   stats(): EngineStats;
-  /** Flushes, checkpoints (if anything was written) and releases the directory. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Flushes, checkpoints (if anything was written; `{ checkpoint: false }` skips it, as a
+   * standby about to rewind its WAL needs) and releases the directory. Idempotent.
+   */
+  close(options?: { checkpoint?: boolean }): Promise<void>;
 
   // ---- replication primitives (docs/replication.md)
 
@@ -194,4 +197,15 @@ export interface Engine {
   role(): EngineRole;
   /** Registers a listener for flushed-LSN advances; returns the function that removes it. */
   onFlushed(listener: FlushedListener): () => void;
+  /**
+   * Appends a record of an optional kind (128..255) that changes no entry; readers that do
+   * not know the kind skip it. Returns its LSN (durable like any write). INVALID_ARGUMENT for
+   * a kind below 128, READ_ONLY on a standby.
+   */
+  writeMarker(kind: number, body: Buffer): bigint;
+  /**
+   * Keeps every WAL record >= lsn on disk: no checkpoint drops a segment holding one until
+   * the returned release is called (idempotent; a no-op after close).
+   */
+  retainWal(lsn: bigint): () => void;
 }

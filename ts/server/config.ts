@@ -36,6 +36,15 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessLog: boolean;
   metrics: boolean;
+  replicaOf: string | undefined;
+  standbyId: string | undefined;
+  replicationApiKey: string | undefined;
+  replicationApiKeyFile: string | undefined;
+  replicationCa: string | undefined;
+  replicationCert: string | undefined;
+  replicationKey: string | undefined;
+  synchronousStandbys: number;
+  synchronousTimeoutMs: number;
 }
 
 type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
@@ -83,6 +92,15 @@ export const FIELDS: readonly Field[] = [
   { name: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
+  { name: 'replicaOf', kind: 'string', default: undefined, help: "run as a standby of the primary at this URL (http(s)://host:port); empty = a primary" },
+  { name: 'standbyId', kind: 'string', default: undefined, help: "this standby's name on its primary, [A-Za-z0-9._-]{1,64} (default <hostname>-<port>)" },
+  { name: 'replicationApiKey', kind: 'string', default: undefined, noFile: true, help: 'a standby: API key of a user with the replicator role, to stream from the primary (environment only)' },
+  { name: 'replicationApiKeyFile', kind: 'path', default: undefined, help: 'file holding the replication API key' },
+  { name: 'replicationCa', kind: 'path', default: undefined, help: "a standby: CA bundle (PEM) the primary's certificate must chain to" },
+  { name: 'replicationCert', kind: 'path', default: undefined, help: 'a standby: client certificate (PEM) for a primary that requires mTLS' },
+  { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
+  { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'a primary: acknowledge a write only after this many standbys fdatasynced it too (ANY N; 0 = asynchronous)' },
+  { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
 ];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -201,6 +219,22 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const config = values as unknown as ServerConfig;
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_cert and tls_key go together');
+  }
+  if (config.replicaOf !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(config.replicaOf);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: replica_of must be an http(s) URL, got ${JSON.stringify(config.replicaOf)}`);
+    if (config.synchronousStandbys > 0) throw new KvError('INVALID_ARGUMENT', 'config: synchronous_standbys is a primary setting; a standby (replica_of) cannot wait for standbys');
+  }
+  if (config.standbyId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.standbyId)) {
+    throw new KvError('INVALID_ARGUMENT', 'config: standby_id must be 1..64 of A-Z a-z 0-9 . _ -');
+  }
+  if ((config.replicationCert === undefined) !== (config.replicationKey === undefined)) {
+    throw new KvError('INVALID_ARGUMENT', 'config: replication_cert and replication_key go together');
   }
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');

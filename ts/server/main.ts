@@ -10,6 +10,17 @@ import { KvError } from '../errors.js';
 import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
 import { buildServer } from './server.js';
+import { ReplicationNode, catalogArrived, replicaHandle } from '../replication/node.js';
+import { hostname } from 'node:os';
+
+function readOptional(file: string | undefined, field: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new KvError('INVALID_ARGUMENT', `config: ${field}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
 
 function secretFrom(value: string | undefined, file: string | undefined, field: string): string | undefined {
   if (value !== undefined) return value;
@@ -39,17 +50,33 @@ async function main(): Promise<void> {
   const masterKey = secretFrom(config.masterKey, config.masterKeyFile, 'master_key_file');
 
   const logLines: Array<[string, string]> = [];
+  // Until the server's logger exists, log lines wait here; then they go to it.
+  let log = (level: 'info' | 'warn' | 'error', message: string): void => void logLines.push([level, message]);
+  const standby = config.replicaOf !== undefined;
   const store = await open({
     dir: config.dataDir, engine: config.engine, durability: config.durability,
     intervalMs: config.intervalMs, shards: config.shards, walSegmentBytes: config.walSegmentBytes, checkpointWalBytes: config.checkpointWalBytes,
-    onLog: (level, message) => void logLines.push([level, message]),
+    role: standby ? 'standby' : 'primary',
+    onLog: (level, message) => log(level, message),
   });
+  const node = new ReplicationNode(store, {
+    replicaOf: config.replicaOf,
+    standbyId: config.standbyId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${config.port}`,
+    apiKey: secretFrom(config.replicationApiKey, config.replicationApiKeyFile, 'replication_api_key_file'),
+    tls: { ca: readOptional(config.replicationCa, 'replication_ca'), cert: readOptional(config.replicationCert, 'replication_cert'), key: readOptional(config.replicationKey, 'replication_key') },
+    synchronousStandbys: config.synchronousStandbys,
+    synchronousTimeoutMs: config.synchronousTimeoutMs,
+  }, (level, message) => log(level, message));
+  store._attachReplica(replicaHandle(node, store));
+  node.start();
   let auth: AuthService | null = null;
   let generated: { name: string; password: string } | null = null;
   try {
+    // A standby's catalog comes from its primary: wait until replication has delivered it.
+    if (standby && config.auth) await catalogArrived(store, node, (m) => process.stderr.write(`kvstored: ${m}\n`));
     if (config.auth) {
       auth = await AuthService.open(store, masterKey === undefined ? {} : { masterKey });
-      try {
+      if (!standby) try {
         const first = await auth.createFirstAdmin({ name: config.adminUser, ...(adminPassword === undefined ? {} : { password: adminPassword }) }, { actor: 'kvstored' });
         if (first.generatedPassword) generated = { name: first.name, password: first.generatedPassword };
       } catch (err) {
@@ -61,8 +88,9 @@ async function main(): Promise<void> {
     await store.close();
     throw err;
   }
-  const server = await buildServer(config, store, auth);
+  const server = await buildServer(config, store, auth, node);
   const { app } = server;
+  log = (level, message) => app.log[level](message);
   for (const [level, message] of logLines) app.log[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](message);
   if (generated) {
     // Shown once, on stderr, never in the JSON log: the catalog keeps only its argon2id hash.
@@ -102,6 +130,7 @@ async function main(): Promise<void> {
   app.log.info({
     url: address, dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
     tuning: { intervalMs, shards, walSegmentBytes, checkpointWalBytes }, auth: config.auth, tls: config.tlsCert !== undefined,
+    role: node.role, ...(standby ? { replicaOf: config.replicaOf } : { synchronousStandbys: config.synchronousStandbys }),
   }, 'listening');
 }
 

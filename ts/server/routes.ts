@@ -15,6 +15,8 @@ import { checkOptions } from '../options.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
 import { type BatchOperation, type Store, systemView } from '../store/store.js';
 import type { Metrics } from './metrics.js';
+import type { ReplicationNode } from '../replication/node.js';
+import { walSenderRoutes } from '../replication/wal-sender.js';
 import { sendProblem } from './problem.js';
 
 export interface KvstoreRoutesOptions {
@@ -26,6 +28,12 @@ export interface KvstoreRoutesOptions {
   loginRateLimit?: number;
   /** Per-minute requests per IP, and per principal (0 = unlimited). Default 0. */
   rateLimit?: number;
+  /**
+   * This node's replication role (ts/replication/node.ts): serves the WAL stream to standbys
+   * (the `replicate` permission), `POST /admin/promote` and `GET /admin/replication`, and
+   * stamps reads with the applied LSN. Omitted: none of that.
+   */
+  replication?: { node: ReplicationNode; closing: Promise<void> } | undefined;
 }
 
 declare module 'fastify' {
@@ -42,7 +50,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'replication', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_SCAN = 1000;
 const MAX_BATCH = 1000;
@@ -136,6 +144,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // (DELETE /kv/k?ifVersion=3 must not be an unconditional delete).
   app.addHook('onRoute', (route) => void (route.schema?.querystring ?? (route.schema = { ...route.schema, querystring: NO_QUERY })));
   const { store, auth } = opts;
+  const replication = opts.replication ?? null;
   const metrics = opts.metrics ?? null;
   const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);
   const ipLimiter = new Limiter(opts.rateLimit ?? 0);
@@ -184,7 +193,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
 
   // With auth on, a request without a principal (a public route calling this by mistake) is
   // refused as unauthenticated (401) by authorize() itself, not a TypeError answered 500.
-  const allow = (request: FastifyRequest, action: Action | 'admin', key?: string): void => {
+  const allow = (request: FastifyRequest, action: Action | 'admin' | 'replicate', key?: string): void => {
     if (!auth) return;
     const d = auth.authorize(request.kvPrincipal, action, key);
     if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
@@ -201,6 +210,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       const key = decodeKey(request);
       allow(request, 'read', key);
       metrics?.storageOps.inc({ op: 'get' });
+      if (replication) reply.header('x-kvstore-applied-lsn', String(store._replication().positions().appliedLsn));
       const e = store.getEntry(key);
       if (!e) throw new KvError('NOT_FOUND', 'no such key');
       reply.header('etag', `"${e.version}"`).type('application/octet-stream');
@@ -351,8 +361,33 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
         catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
       };
     });
+    if (replication) {
+      const { node } = replication;
+      admin.get('/replication', async () => node.status());
+      admin.post('/promote', async () => {
+        await node.promote();
+        return node.status();
+      });
+    }
     await admin.register(catalogRoutes);
   }, { prefix: '/admin' });
+
+  // ------------------------------------------------------------ replication (replicate permission)
+  if (replication) {
+    const { node, closing } = replication;
+    await app.register(async (repl: FastifyInstance) => {
+      walSenderRoutes(repl, {
+        port: () => {
+          if (node.role !== 'primary') throw new KvError('NOT_FOUND', 'this node is a standby: stream from its primary');
+          return store._replication();
+        },
+        history: () => node.history(),
+        registry: node.registry,
+        authorize: (request) => allow(request, 'replicate'),
+        closing,
+      });
+    });
+  }
 
   async function catalogRoutes(admin: FastifyInstance): Promise<void> {
     if (!auth) {

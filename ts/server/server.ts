@@ -15,6 +15,7 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
+import type { ReplicationNode } from '../replication/node.js';
 
 /** One route as registered (HEAD routes fastify adds for GET included). */
 export interface RouteInfo {
@@ -41,7 +42,10 @@ function readPem(field: string, file: string | undefined): Buffer | undefined {
   }
 }
 
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null): Promise<BuiltServer> {
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode): Promise<BuiltServer> {
+  // Resolved when shutdown begins: replication streams end so the server can close.
+  let endStreams: () => void = () => {};
+  const closing = new Promise<void>((resolve) => (endStreams = resolve));
   checkOptions('buildServer config', config, FIELDS.map((f) => f.name));
   const cert = readPem('tls_cert', config.tlsCert);
   const key = readPem('tls_key', config.tlsKey);
@@ -118,7 +122,10 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit, replication: replication ? { node: replication, closing } : undefined });
   }, { prefix: '/v1' });
-  return { app, routes, metrics, setReady: (r) => void (ready = r) };
+  return { app, routes, metrics, setReady: (r) => {
+    ready = r;
+    if (!r) endStreams();
+  } };
 }

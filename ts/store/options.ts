@@ -2,6 +2,7 @@
  * open() options: defaults → validation → interpretation, in that order (STYLE.md §4).
  * Misspelled option names are rejected by name (checkOptions, ts/options.ts).
  */
+import { hostname } from 'node:os';
 import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 import type { DurabilityCode, EngineConfig } from '../engine/types.js';
@@ -33,6 +34,30 @@ export interface OpenOptions {
   clock?: () => number;
   /** Receives operator messages (torn tail truncated, corruption repaired). Default: process warnings. */
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * 'standby' opens the directory read-only: writes fail with READ_ONLY and only replication
+   * appends to it (kvstored's --replica-of uses it). Default 'primary'; 'standby' with replicaOf.
+   */
+  role?: 'primary' | 'standby';
+  /**
+   * Makes this an embedded read replica of the kvstored primary at this URL (docs/replication.md):
+   * the directory follows the primary's WAL, reads are local (possibly stale, see
+   * `store.replication()`), writes fail with READ_ONLY.
+   */
+  replicaOf?: string;
+  /** With replicaOf: an API key of a user with the replicator (or admin) role. */
+  apiKey?: string;
+  /** With replicaOf: this replica's name on the primary. Default `embedded-<host>-<pid>`. */
+  standbyId?: string;
+  /** With replicaOf over https: CA bundle and client certificate/key (PEM), for mTLS primaries. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+}
+
+export interface ReplicaOptions {
+  primaryUrl: string;
+  apiKey: string | undefined;
+  standbyId: string;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
 }
 
 export interface ResolvedOptions {
@@ -41,12 +66,16 @@ export interface ResolvedOptions {
   durability: Durability;
   clock: () => number;
   onLog: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Set when open() makes an embedded read replica. */
+  replica: ReplicaOptions | null;
 }
 
 const OPEN_OPTIONS = optionNames<OpenOptions>({
   dir: true, engine: true, durability: true, intervalMs: true, shards: true, walSegmentBytes: true,
   checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true,
+  role: true, replicaOf: true, apiKey: true, standbyId: true, tls: true,
 });
+const TLS_OPTIONS = optionNames<NonNullable<OpenOptions['tls']>>({ ca: true, cert: true, key: true });
 const DURABILITY: Record<Durability, DurabilityCode> = { always: 0, interval: 1, none: 2 };
 const MiB = 1024 * 1024;
 
@@ -90,8 +119,13 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
   if (typeof o.truncateCorruptTail !== 'boolean') throw bad('truncateCorruptTail must be a boolean');
   if (typeof o.clock !== 'function') throw bad('clock must be a function');
   if (typeof o.onLog !== 'function') throw bad('onLog must be a function');
+  const replica = resolveReplica(input);
+  const role = input.role ?? (replica ? 'standby' : 'primary');
+  if (role !== 'primary' && role !== 'standby') throw bad(`role must be 'primary' or 'standby'`);
+  if (replica && role !== 'standby') throw bad(`a replica (replicaOf) is a standby; role must not be 'primary'`);
 
   return {
+    replica,
     engine: o.engine,
     durability: o.durability,
     clock: o.clock,
@@ -104,7 +138,44 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
       walSegmentBytes: o.walSegmentBytes,
       checkpointWalBytes: o.checkpointWalBytes,
       truncateCorruptTail: o.truncateCorruptTail,
-      role: 'primary',
+      role,
     },
   };
+}
+
+function pem(name: string, v: unknown): Buffer | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && v.length > 0) return Buffer.from(v);
+  if (Buffer.isBuffer(v) && v.length > 0) return v;
+  throw bad(`tls.${name} must be a non-empty PEM string or Buffer`);
+}
+
+function resolveReplica(input: OpenOptions): ReplicaOptions | null {
+  if (input.replicaOf === undefined) {
+    for (const k of ['apiKey', 'standbyId', 'tls'] as const) if (input[k] !== undefined) throw bad(`${k} goes with replicaOf`);
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(input.replicaOf);
+  } catch {
+    throw bad(`replicaOf must be an http(s) URL, got ${JSON.stringify(input.replicaOf)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`replicaOf must be an http(s) URL, got ${JSON.stringify(input.replicaOf)}`);
+  if (input.apiKey !== undefined && (typeof input.apiKey !== 'string' || input.apiKey.length === 0)) throw bad('apiKey must be a non-empty string');
+  const standbyId = input.standbyId ?? `embedded-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 30)}-${process.pid}`;
+  if (typeof standbyId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(standbyId)) throw bad('standbyId must be 1..64 of A-Z a-z 0-9 . _ -');
+  let tls: ReplicaOptions['tls'];
+  if (input.tls !== undefined) {
+    checkOptions('open.tls', input.tls, TLS_OPTIONS);
+    tls = {};
+    const ca = pem('ca', input.tls.ca);
+    const cert = pem('cert', input.tls.cert);
+    const key = pem('key', input.tls.key);
+    if (ca) tls.ca = ca;
+    if (cert) tls.cert = cert;
+    if (key) tls.key = key;
+    if ((cert === undefined) !== (key === undefined)) throw bad('tls.cert and tls.key go together');
+  }
+  return { primaryUrl: url.toString(), apiKey: input.apiKey, standbyId, tls };
 }

@@ -5,11 +5,13 @@
  * system view (systemView(), used by ts/catalog) reads and writes it.
  */
 import { KvError, toKvError } from '../errors.js';
-import { type BatchOp, encodeBatchBody } from '../engine/format.js';
+import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from '../engine/format.js';
 import { JsEngine } from '../engine/js/js-engine.js';
 import { NativeEngine } from '../engine/native.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { loadNative } from '../binding.js';
+import type { ReplicationPort } from '../replication/port.js';
+import { enginePort } from './replication-port.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
 import { checkOptions, optionNames } from '../options.js';
@@ -87,7 +89,7 @@ interface Waiter {
 }
 
 export class Store {
-  readonly #engine: Engine;
+  #engine: Engine;
   readonly #kind: 'native' | 'js';
   readonly #opts: ResolvedOptions;
   /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
@@ -97,6 +99,10 @@ export class Store {
   #ioError: KvError | null = null;
   #sweeper: NodeJS.Timeout;
   #expired = 0;
+  /** The replication role this store plays when one is attached (ts/replication/node.ts). */
+  #replica: ReplicaHandle | null = null;
+  /** Replication's synchronous-commit wait, on a primary with synchronous standbys. */
+  #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions) {
@@ -106,7 +112,7 @@ export class Store {
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
-        this.#expired += engine.sweep(opts.clock(), SWEEP_BUDGET);
+        this.#expired += this.#engine.sweep(opts.clock(), SWEEP_BUDGET);
       } catch {
         clearInterval(this.#sweeper); // closed underneath us
       }
@@ -132,8 +138,17 @@ export class Store {
     }
   }
 
-  /** A promise that settles when `lsn` is durable as the policy defines it. */
+  /**
+   * A promise that settles when `lsn` is durable as the policy defines it and, on a primary
+   * with synchronous standbys, when the commit gate (their quorum) confirmed it too.
+   */
   #durable<T>(lsn: bigint, result: T): Promise<T> {
+    const local = this.#locallyDurable(lsn, result);
+    const gate = this.#commitGate;
+    return gate === null ? local : local.then((r) => gate(lsn).then(() => r));
+  }
+
+  #locallyDurable<T>(lsn: bigint, result: T): Promise<T> {
     if (lsn <= this.#durableLsn) return Promise.resolve(result);
     if (this.#opts.config.durability !== 0 && lsn - this.#durableLsn <= MAX_UNFLUSHED) return Promise.resolve(result);
     if (this.#ioError) return Promise.reject(this.#ioError);
@@ -393,8 +408,78 @@ export class Store {
   }
 
   /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */
+  // ---- replication hooks (ts/replication; not public API)
+
+  /** @internal The engine's WAL primitives, for the stream server and the standby loop. */
+  _replication(): ReplicationPort {
+    return enginePort(this.#engine, this.#kind, this.#opts.config.dir);
+  }
+
+  /** @internal ts/replication attaches the node that follows a primary or serves standbys. */
+  _attachReplica(replica: ReplicaHandle | null): void {
+    this.#replica = replica;
+  }
+
+  /**
+   * Where this store stands in replication: its role, and on a replica how far it has
+   * applied the primary's WAL and how stale its reads may be. A store with no replication
+   * attached is a primary of its own: connected false, lag 0.
+   */
+  replication(): ReplicationInfo {
+    if (this.#replica) return this.#replica.info();
+    const p = this.#call(() => this.#engine.walPositions());
+    return { role: this.#call(() => this.#engine.role()), connected: false, primaryLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagMs: 0, lastError: null };
+  }
+
+  /** @internal Every later write also waits for gate(lsn) (synchronous standbys). */
+  _setCommitGate(gate: ((lsn: bigint) => Promise<void>) | null): void {
+    this.#commitGate = gate;
+  }
+
+  /**
+   * @internal Standby only: closes the engine without a checkpoint (a rewind must find the
+   * WAL as it is), runs fn on the closed directory, and opens it again as a standby. Reads
+   * in between fail with CLOSED; the Store object stays the same.
+   */
+  async _reset(fn: (dir: string) => void): Promise<void> {
+    if (this.#opts.config.role !== 'standby') throw new KvError('INVALID_ARGUMENT', 'only a standby can be reset');
+    try {
+      await this.#engine.close({ checkpoint: false });
+    } catch (err) {
+      throw toKvError(err);
+    }
+    fn(this.#opts.config.dir);
+    const holder: { ref?: Store } = { ref: this };
+    try {
+      this.#engine = openEngine(this.#kind, this.#opts, holder);
+    } catch (err) {
+      throw toKvError(err);
+    }
+    this.#durableLsn = this.#engine.stats().durableLsn;
+  }
+
+  /**
+   * @internal Standby → primary: the engine stops taking replicated records and takes
+   * client writes, and the first record of the new timeline (kind TIMELINE, skipped by
+   * readers that do not know it) is written at switchLsn and made durable.
+   */
+  async _promote(timeline: string, parent: string, switchLsn: bigint): Promise<void> {
+    try {
+      await this.#engine.promote();
+      this.#opts.config.role = 'primary';
+      const lsn = this.#engine.writeMarker(KIND_TIMELINE, encodeTimelineBody(timeline, parent, this.#opts.clock()));
+      if (lsn !== switchLsn) throw new KvError('INTERNAL', `the TIMELINE record got LSN ${lsn}, expected ${switchLsn}`);
+      await this.#locallyDurable(lsn, undefined);
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    const replica = this.#replica;
+    this.#replica = null;
+    await replica?.stop();
     try {
       await this.#engine.close();
     } catch (err) {
@@ -414,6 +499,27 @@ function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?:
  * catalog is its one user: the data API cannot reach the catalog and the catalog cannot reach
  * the data. Not exported from the package.
  */
+/** store.replication(): see there. LSNs are bigints, times milliseconds. */
+export interface ReplicationInfo {
+  role: 'primary' | 'standby';
+  /** A replica: connected to its primary's stream now. */
+  connected: boolean;
+  /** The primary's flushed LSN as last heard (a primary: its own). */
+  primaryLsn: bigint;
+  /** Every record up to here is applied and visible to reads here. */
+  appliedLsn: bigint;
+  /** How long this replica has been behind the primary (0 when caught up). */
+  lagMs: number;
+  /** Why the last attempt to follow failed, if it did. */
+  lastError: { code: string; message: string } | null;
+}
+
+/** @internal What a replication node offers the store (ts/replication/replica.ts). */
+export interface ReplicaHandle {
+  info(): ReplicationInfo;
+  stop(): Promise<void>;
+}
+
 export interface SystemView {
   get(key: Key): Buffer | undefined;
   getEntry(key: Key): Entry | undefined;
@@ -451,5 +557,10 @@ export async function open(options: OpenOptions): Promise<Store> {
     throw toKvError(err);
   }
   holder.ref = new Store(engine, kind, opts);
+  if (opts.replica) {
+    // Loaded only for replicas: a plain embedded store never loads the replication client.
+    const { startReplica } = await import('../replication/replica.js');
+    startReplica(holder.ref, opts.replica, opts.onLog);
+  }
   return holder.ref;
 }

@@ -20,6 +20,7 @@ import {
   type Change,
   KIND_BATCH,
   KIND_DELETE,
+  KIND_FIRST_SKIPPABLE,
   KIND_INCR,
   KIND_PUT,
   RECORD_HEADER,
@@ -215,6 +216,16 @@ export class JsEngine implements Engine {
     }
     for (const c of changes) if (c.type === 'put') c.value = Buffer.from(c.value);
     return this.submit(KIND_BATCH, Buffer.from(body), changes);
+  }
+
+  writeMarker(kind: number, body: Buffer): bigint {
+    this.checkWritable();
+    if (!Number.isInteger(kind) || kind < KIND_FIRST_SKIPPABLE || kind > 255) throw coded('INVALID_ARGUMENT', 'a marker record needs an optional kind (128..255)');
+    return this.submit(kind, Buffer.from(body), []);
+  }
+
+  retainWal(lsn: bigint): () => void {
+    return this.wal.retain(lsn);
   }
 
   /** Assigns the LSN, queues the record, applies or stages the change. */
@@ -415,15 +426,15 @@ export class JsEngine implements Engine {
     };
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  close(options?: { checkpoint?: boolean }): Promise<void> {
+    this.closing ??= this.doClose(options?.checkpoint !== false);
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(checkpoint: boolean): Promise<void> {
     await this.checkpointing?.catch(() => undefined);
     await this.wal.drain();
-    if (!this.wal.failed && this.appliedLsn > 0n && this.appliedLsn + 1n > this.lastCheckpointLsn) {
+    if (checkpoint && !this.wal.failed && this.appliedLsn > 0n && this.appliedLsn + 1n > this.lastCheckpointLsn) {
       await this.checkpoint(this.lastNow).catch((err: Error) => this.onLog('error', `checkpoint at close failed: ${err.message}`));
     }
     this.closed = true;

@@ -54,6 +54,8 @@ export class WalWriter {
   private writtenLsn: bigint;
   /** The next group is fdatasynced whatever the policy (replicated records are in it). */
   forceSync = false;
+  /** retain(): LSNs whose segments dropBefore must keep. */
+  private readonly retained = new Map<object, bigint>();
   /** syncThrough() waits: the next flush pass fdatasyncs even under `none`, even with nothing queued. */
   private syncWanted = false;
 
@@ -236,12 +238,24 @@ export class WalWriter {
     this.hooks.failed(err);
   }
 
-  /** Deletes every segment wholly before `redo` (its successor starts at or before redo). */
+  /** Keeps every record >= lsn on disk (dropBefore spares its segment) until released. */
+  retain(lsn: bigint): () => void {
+    const token = {};
+    this.retained.set(token, lsn);
+    return () => void this.retained.delete(token);
+  }
+
+  /**
+   * Deletes every segment wholly before `redo` (its successor starts at or before redo),
+   * sparing the segment of every retained LSN and all after it.
+   */
   async dropBefore(redo: bigint): Promise<void> {
+    let keepFrom = redo;
+    for (const lsn of this.retained.values()) if (lsn < keepFrom) keepFrom = lsn;
     const keep: bigint[] = [];
     for (let i = 0; i < this.segments.length; i++) {
       const next = this.segments[i + 1];
-      if (next !== undefined && next <= redo && this.segments[i] !== this.segFirstLsn) {
+      if (next !== undefined && next <= keepFrom && this.segments[i] !== this.segFirstLsn) {
         const file = path.join(this.walDir, segmentName(this.segments[i]!));
         this.walBytes -= (await fs.promises.stat(file)).size;
         await fs.promises.unlink(file);

@@ -1,0 +1,217 @@
+/**
+ * One node's replication role, for kvstored and the embedded read replica: a primary
+ * (serves the stream, keeps the standby registry, gates commits on the synchronous quorum)
+ * or a standby (runs the WAL receiver), and the promotion from one to the other.
+ *
+ * Role transitions: standby → primary only, by promote(); a primary never demotes itself
+ * here (it is restarted with --replica-of to follow another; the failover issue automates
+ * that). Every transition is logged in one line with its reason.
+ */
+import { KvError } from '../errors.js';
+import { KEYS } from '../catalog/schema.js';
+import { systemView, type ReplicaHandle, type ReplicationInfo, type Store } from '../store/store.js';
+import { readHistory, writeHistory } from './history-file.js';
+import { StandbyRegistry, type StandbyInfo } from './standbys.js';
+import { SyncQuorum } from './sync-quorum.js';
+import { currentTimeline, initialHistory, promote, type History } from './timeline.js';
+import { WalReceiver, type ReceiverStatus, type ReceiverTls } from './wal-receiver.js';
+
+export interface ReplicationConfig {
+  /** Follow this primary (a standby); undefined = this node is a primary. */
+  replicaOf?: string | undefined;
+  standbyId: string;
+  apiKey?: string | undefined;
+  tls?: ReceiverTls | undefined;
+  synchronousStandbys: number;
+  synchronousTimeoutMs: number;
+}
+
+export interface ReplicationStatus {
+  role: 'primary' | 'standby';
+  systemId: string | null;
+  timeline: string | null;
+  nextLsn: string;
+  flushedLsn: string;
+  appliedLsn: string;
+  synchronousStandbys: number;
+  syncSet: string[];
+  standbys: Array<Omit<StandbyInfo, 'sentLsn' | 'flushedLsn' | 'appliedLsn'> & { sentLsn: string; flushedLsn: string; appliedLsn: string; lagLsn: string }>;
+  receiver: (Omit<ReceiverStatus, 'primaryLsn' | 'appliedLsn'> & { primaryLsn: string; appliedLsn: string }) | null;
+}
+
+export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export class ReplicationNode {
+  readonly store: Store;
+  readonly #config: ReplicationConfig;
+  readonly #log: Log;
+  readonly registry: StandbyRegistry;
+  readonly quorum: SyncQuorum;
+  #history: History | null;
+  #receiver: WalReceiver | null = null;
+  #role: 'primary' | 'standby';
+  #promoting: Promise<void> | null = null;
+
+  constructor(store: Store, config: ReplicationConfig, log: Log) {
+    this.store = store;
+    this.#config = config;
+    this.#log = log;
+    this.quorum = new SyncQuorum(config.synchronousStandbys, config.synchronousTimeoutMs);
+    this.registry = new StandbyRegistry(this.quorum);
+    this.#history = readHistory(store._replication().dir);
+    this.#role = config.replicaOf === undefined ? 'primary' : 'standby';
+  }
+
+  get role(): 'primary' | 'standby' {
+    return this.#role;
+  }
+
+  /** The history (a primary creates its first one on start). */
+  history(): History {
+    if (!this.#history) throw new KvError('NOT_READY', 'this node has no replication history yet');
+    return this.#history;
+  }
+
+  start(): void {
+    if (this.#role === 'primary') {
+      this.#becomePrimary();
+      return;
+    }
+    this.#receiver = new WalReceiver({
+      primaryUrl: this.#config.replicaOf!,
+      standbyId: this.#config.standbyId,
+      apiKey: this.#config.apiKey,
+      tls: this.#config.tls,
+      log: this.#log,
+      host: {
+        port: () => this.store._replication(),
+        reset: async (fn) => {
+          await this.store._reset(fn);
+          this.#history = readHistory(this.store._replication().dir);
+        },
+      },
+    });
+    this.#receiver.onProgress(() => {
+      if (this.#history === null) this.#history = readHistory(this.store._replication().dir);
+    });
+    this.#receiver.start();
+  }
+
+  #becomePrimary(): void {
+    const port = this.store._replication();
+    if (this.#history === null) {
+      this.#history = initialHistory(Date.now());
+      writeHistory(port.dir, this.#history);
+      this.#log('info', `replication: new system ${this.#history.systemId}, timeline ${this.#history.entries[0]!.id}`);
+    }
+    if (this.#config.synchronousStandbys > 0) this.store._setCommitGate((lsn) => this.quorum.wait(lsn));
+  }
+
+  /**
+   * Standby → primary on a new timeline: stop receiving, wait for everything received to be
+   * applied, write the new history, then the TIMELINE record at the switch point. Idempotent
+   * while running; PRECONDITION_FAILED-like INVALID_ARGUMENT on a primary.
+   */
+  promote(): Promise<void> {
+    if (this.#role === 'primary') return Promise.reject(new KvError('INVALID_ARGUMENT', 'this node is already a primary'));
+    this.#promoting ??= (async () => {
+      await this.#receiver?.stop();
+      this.#receiver = null;
+      const port = this.store._replication();
+      const base = this.#history ?? readHistory(port.dir) ?? initialHistory(Date.now());
+      const switchLsn = port.positions().nextLsn;
+      const next = promote(base, switchLsn, Date.now());
+      writeHistory(port.dir, next);
+      const tl = next.entries.at(-1)!;
+      await this.store._promote(tl.id, tl.parent ?? '', switchLsn);
+      this.#history = next;
+      this.#role = 'primary';
+      this.#becomePrimary();
+      this.#log('warn', `replication: promoted to primary on timeline ${tl.id} (from ${tl.parent}) at LSN ${switchLsn}`);
+    })().finally(() => (this.#promoting = null));
+    return this.#promoting;
+  }
+
+  status(): ReplicationStatus {
+    const port = this.store._replication();
+    const pos = port.positions();
+    const h = this.#history;
+    const r = this.#receiver?.status() ?? null;
+    return {
+      role: this.#role,
+      systemId: h?.systemId ?? null,
+      timeline: h ? currentTimeline(h, pos.nextLsn - 1n) : null,
+      nextLsn: pos.nextLsn.toString(),
+      flushedLsn: pos.flushedLsn.toString(),
+      appliedLsn: pos.appliedLsn.toString(),
+      synchronousStandbys: this.#config.synchronousStandbys,
+      syncSet: this.quorum.syncSet(),
+      standbys: this.registry.list().map((s) => ({
+        ...s, sentLsn: s.sentLsn.toString(), flushedLsn: s.flushedLsn.toString(), appliedLsn: s.appliedLsn.toString(),
+        lagLsn: (pos.flushedLsn > s.appliedLsn ? pos.flushedLsn - s.appliedLsn : 0n).toString(),
+      })),
+      receiver: r ? { ...r, primaryLsn: r.primaryLsn.toString(), appliedLsn: r.appliedLsn.toString() } : null,
+    };
+  }
+
+  receiverStatus(): ReceiverStatus | null {
+    return this.#receiver?.status() ?? null;
+  }
+
+  /** Fired after every applied frame on a standby. */
+  onProgress(fn: () => void): () => void {
+    return this.#receiver?.onProgress(fn) ?? (() => {});
+  }
+
+  async stop(): Promise<void> {
+    await this.#receiver?.stop();
+    this.#receiver = null;
+    this.quorum.failAll(new KvError('CLOSED', 'the server is shutting down'));
+  }
+}
+
+/** The store-facing handle of a node: store.replication() and close() go through it. */
+export function replicaHandle(node: ReplicationNode, store: Store): ReplicaHandle {
+  return {
+    info: (): ReplicationInfo => {
+      const r = node.receiverStatus();
+      const p = store._replication().positions();
+      return {
+        role: node.role, connected: r?.connected ?? false, primaryLsn: r?.primaryLsn ?? p.flushedLsn, appliedLsn: p.appliedLsn,
+        lagMs: r?.lagMs ?? 0, lastError: r?.lastError ?? null,
+      };
+    },
+    stop: () => node.stop(),
+  };
+}
+
+/**
+ * Resolves once the system catalog is in the store: at once on a primary or a standby that
+ * has synced before; a new standby waits for its first base backup or WAL from the primary.
+ * Says every 5 s what it waits for.
+ */
+export async function catalogArrived(store: Store, node: ReplicationNode, say: (message: string) => void): Promise<void> {
+  const has = (): boolean => {
+    try {
+      return systemView(store).get(KEYS.version) !== undefined;
+    } catch {
+      return false; // the engine is being reset (base backup): ask again
+    }
+  };
+  let last = Date.now();
+  while (!has()) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 200);
+      const off = node.onProgress(() => {
+        clearTimeout(t);
+        off();
+        resolve();
+      });
+    });
+    if (Date.now() - last >= 5000) {
+      last = Date.now();
+      const r = node.receiverStatus();
+      say(`standby: waiting for the system catalog from ${r?.primaryUrl ?? 'the primary'} (${r?.connected ? 'connected' : `not connected${r?.lastError ? `: ${r.lastError.code}: ${r.lastError.message}` : ''}`})`);
+    }
+  }
+}
