@@ -63,9 +63,8 @@ function show(m: Model): string {
 }
 
 function observe(auth: AuthService): Model {
-  const builtin = new Set(['admin', 'writer', 'reader']);
   return {
-    roles: new Set(auth.listRoles().map((r) => r.name).filter((r) => !builtin.has(r))),
+    roles: new Set(auth.listRoles().filter((r) => !r.builtin).map((r) => r.name)),
     users: new Map(auth.listUsers().map((u) => [u.name, new Set(u.roles)])),
     keys: new Map(auth.listApiKeys().map((k) => [k.name, { owner: k.owner, revoked: k.revoked }])),
   };
