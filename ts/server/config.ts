@@ -99,7 +99,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'replicationCa', kind: 'path', default: undefined, help: "a standby: CA bundle (PEM) the primary's certificate must chain to" },
   { name: 'replicationCert', kind: 'path', default: undefined, help: 'a standby: client certificate (PEM) for a primary that requires mTLS' },
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
-  { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'a primary: acknowledge a write only after this many standbys fdatasynced it too (ANY N; 0 = asynchronous)' },
+  { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N; 0 = asynchronous); on a standby, from its promotion on' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
 ];
 
@@ -228,7 +228,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: replica_of must be an http(s) URL, got ${JSON.stringify(config.replicaOf)}`);
-    if (config.synchronousStandbys > 0) throw new KvError('INVALID_ARGUMENT', 'config: synchronous_standbys is a primary setting; a standby (replica_of) cannot wait for standbys');
   }
   if (config.standbyId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.standbyId)) {
     throw new KvError('INVALID_ARGUMENT', 'config: standby_id must be 1..64 of A-Z a-z 0-9 . _ -');
