@@ -95,7 +95,8 @@ export function walSenderRoutes(app: FastifyInstance, o: WalSenderOptions): void
       stop.abort();
       o.registry.disconnect(q.standby, token, failed);
     });
-    request.raw.on('close', () => body.destroy());
+    // The response's close: the standby went away (or the server is closing the socket).
+    reply.raw.on('close', () => body.destroy());
     reply.header('cache-control', 'no-store').type(STREAM_CONTENT_TYPE);
     return reply.send(body);
   });
