@@ -1,7 +1,9 @@
 /**
  * The one error catalogue. Every error the library throws is a KvError whose `code`
- * is one of these keys; `status` is the HTTP status the server (a later layer) answers
- * with. docs/errors.md lists the same codes; test/errors.test.ts keeps them in step.
+ * is one of these keys; `status` is the HTTP status the server answers with (for the two
+ * only a client raises, UNAVAILABLE and TIMEOUT, the status a gateway would answer).
+ * docs/errors.md lists the same codes; test/errors.test.ts keeps them in step;
+ * ts/grpc/status.ts maps each to a gRPC status.
  */
 export const ERRORS = {
   INVALID_ARGUMENT: { status: 400, message: 'Invalid argument' },
@@ -26,6 +28,8 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has a content type this route does not take' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   NOT_READY: { status: 503, message: 'The server is starting or shutting down' },
+  UNAVAILABLE: { status: 503, message: 'The server could not be reached' },
+  TIMEOUT: { status: 504, message: 'The server did not answer in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },
 } as const;
 
