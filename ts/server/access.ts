@@ -5,6 +5,7 @@
  */
 import { KvError } from '../errors.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
+import { isSystemKey } from '../store/keys.js';
 
 /**
  * The principal behind a request's credentials: `apiKey` from `X-API-Key` / `x-api-key`,
@@ -21,11 +22,15 @@ export async function authenticate(auth: AuthService, apiKey: unknown, authoriza
 /**
  * Throws unless `principal` may do `action` (on `key`). With auth off (null) everything is
  * allowed. A principal that no longer stands (user dropped or locked, session stale, key
- * revoked) is AUTH_FAILED, as is none at all; a refusal is PERMISSION_DENIED.
+ * revoked) is AUTH_FAILED, as is none at all; a refusal is PERMISSION_DENIED, except that a
+ * read, write or delete of a key under `_sys.` is RESERVED_KEY, as the embedded store and a
+ * server without auth answer it: no grant can reach those keys, whoever asks.
  */
 export function authorizeOrThrow(auth: AuthService | null, principal: Principal | null, action: Action | 'admin', key?: string | Uint8Array): void {
   if (!auth) return;
   const d = auth.authorize(principal, action, key);
   if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
-  if (!d.allow) throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
+  if (d.allow) return;
+  if (action !== 'scan' && action !== 'admin' && key !== undefined && isSystemKey(typeof key === 'string' ? Buffer.from(key) : key)) throw new KvError('RESERVED_KEY');
+  throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
 }
