@@ -197,7 +197,8 @@ export class HttpTransport implements Transport {
   async stats(): Promise<RemoteStats> {
     const s = await this.#json<Record<string, unknown>>('GET', 'v1/admin/stats');
     const { memory: _memory, auth: _auth, ...rest } = s;
-    return { ...(rest as unknown as RemoteStats), nextLsn: big(s.nextLsn), durableLsn: big(s.durableLsn), lastCheckpointLsn: big(s.lastCheckpointLsn) };
+    // The server sends every LSN as a decimal string (JSON has no bigint).
+    return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, k.endsWith('Lsn') ? big(v) : v])) as unknown as RemoteStats;
   }
 
   async whoami(): Promise<WhoAmI> {

@@ -307,12 +307,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       return { redoLsn: String(redoLsn) };
     });
     admin.get('/stats', async () => {
-      const s = store.stats();
+      // Every 64-bit figure (nextLsn, durableLsn, and whatever LSNs an engine adds) as a decimal
+      // string: JSON has no bigint, and one missed field made the whole route a 500.
+      const s = Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v]));
       // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
-      return {
-        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
-        catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
-      };
+      return { ...s, catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
     });
     await admin.register(catalogRoutes);
   }, { prefix: '/admin' });
