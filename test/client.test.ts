@@ -227,3 +227,32 @@ failures('after close() every call is CLOSED, and scan checks its options at the
 });
 
 failures.run();
+
+const example = suite('client: the example in docs/client.md');
+
+example('examples/remote-client.ts runs as written against kvstored, over HTTP and over gRPC, with an API key', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const path = await import('node:path');
+  const { repoRoot } = await import('./helpers.js');
+  const { adminCall } = await import('./kvstored-child.js');
+  const s = await startKvstored();
+  try {
+    const admin = await loginToken(s.url);
+    await adminCall(s.url, admin, 'POST', 'users', { name: 'app', roles: ['writer'] });
+    const { token: apiKey } = (await adminCall(s.url, admin, 'POST', 'apikeys', { owner: 'app', name: 'example' })) as { token: string };
+    for (const url of [s.url, s.grpc]) {
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'examples', 'remote-client.js')], {
+        env: { PATH: process.env.PATH ?? '', KVSTORE_URL: url, KVSTORE_API_KEY: apiKey }, encoding: 'utf8', timeout: 30_000,
+      });
+      assert.is(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.slice(0, 2), ['ada', 'someone else wrote first']);
+      assert.match(lines[2]!, /^\d+n$/);
+      assert.ok(lines.includes('user:1 = ada lovelace') && lines.includes('user:2 = grace'), r.stdout);
+    }
+  } finally {
+    assert.is(await s.stop(), 0);
+  }
+});
+
+example.run();
