@@ -91,8 +91,8 @@ test('napi-rs targets are the loader\'s platforms (npm run npm-dirs regenerates 
   }
 });
 
-test('exports: the main API, the server plugin, errors and package.json, each pointing at a built file', () => {
-  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './errors', './package.json', './server']);
+test('exports: the main API, the server plugin, the client, errors and package.json, each pointing at a built file', () => {
+  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './client', './errors', './package.json', './server']);
   for (const [entry, target] of Object.entries(main.exports ?? {})) {
     const targets = typeof target === 'string' ? { default: target } : target;
     if (entry !== './package.json') assert.equal(Object.keys(targets), ['types', 'default'], `${entry}: types first`);
@@ -120,7 +120,7 @@ test('the files whitelist carries the exports, the install script and the source
   const install = main.scripts?.install ?? '';
   const script = /node (\S+)/.exec(install)?.[1];
   assert.ok(script && shipped(script), `install script ${script} is in files`);
-  for (const f of ['binding.gyp', 'native/core/engine.cc', 'native/binding/addon.cc', 'CHANGELOG.md']) assert.ok(shipped(f), f);
+  for (const f of ['binding.gyp', 'native/core/engine.cc', 'native/binding/addon.cc', 'CHANGELOG.md', 'proto/kvstore/v1/kv.proto', 'proto/google/rpc/status.proto']) assert.ok(shipped(f), f);
   for (const f of ['test/store.test.ts', 'dist/test/store.test.js', 'dist/ts/index.js.map', 'build/Release/kvstore_native.node', 'bench/run.mjs']) {
     assert.not.ok(shipped(f), `${f} is not shipped`);
   }

@@ -182,7 +182,7 @@ for (const engine of ENGINES) {
     assert.is(bin.items.length, 26);
     // a batch with one bad op writes nothing
     const bad = { ops: [{ op: 'put', key: 'b:1', value: 'x' }, { op: 'put', key: '_sys.users:x', value: 'y' }] };
-    await problem(await fetch(`${c.url}/v1/batch`, { method: 'POST', headers: json(c.admin), body: JSON.stringify(bad) }), 403, 'PERMISSION_DENIED');
+    await problem(await fetch(`${c.url}/v1/batch`, { method: 'POST', headers: json(c.admin), body: JSON.stringify(bad) }), 403, 'RESERVED_KEY');
     assert.is(c.db.get('b:1'), undefined);
     await problem(await fetch(`${c.url}/v1/batch`, { method: 'POST', headers: json(c.admin), body: JSON.stringify({ ops: [{ op: 'put', key: 'b:2' }] }) }), 400, 'INVALID_ARGUMENT');
   });

@@ -1,7 +1,9 @@
 /**
  * The one error catalogue. Every error the library throws is a KvError whose `code`
- * is one of these keys; `status` is the HTTP status the server (a later layer) answers
- * with. docs/errors.md lists the same codes; test/errors.test.ts keeps them in step.
+ * is one of these keys; `status` is the HTTP status the server answers with (for the two
+ * only a client raises, UNAVAILABLE and TIMEOUT, the status a gateway would answer).
+ * docs/errors.md lists the same codes; test/errors.test.ts keeps them in step;
+ * ts/grpc/status.ts maps each to a gRPC status.
  */
 export const ERRORS = {
   INVALID_ARGUMENT: { status: 400, message: 'Invalid argument' },
@@ -38,6 +40,8 @@ export const ERRORS = {
   REPLICATION_PROTOCOL: { status: 502, message: 'A replication stream frame or record is corrupt, truncated or out of order' },
   REPLICATION_MISMATCH: { status: 409, message: 'This node cannot follow that primary (another cluster, or a stale primary)' },
   SYNC_TIMEOUT: { status: 503, message: 'The write is durable locally but not confirmed by the synchronous standbys in time' },
+  UNAVAILABLE: { status: 503, message: 'The server could not be reached' },
+  TIMEOUT: { status: 504, message: 'The server did not answer in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },
 } as const;
 

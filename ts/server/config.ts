@@ -12,6 +12,7 @@ export interface ServerConfig {
   dataDir: string;
   host: string;
   port: number;
+  grpcPort: number | undefined;
   engine: 'auto' | 'native' | 'js';
   durability: 'always' | 'interval' | 'none';
   intervalMs: number;
@@ -66,6 +67,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'dataDir', kind: 'path', default: './data', help: 'data directory (created if missing)' },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
   { name: 'port', kind: 'int', default: 8080, min: 0, max: 65535, help: 'TCP port (0 = any free port, printed at start)' },
+  { name: 'grpcPort', kind: 'int', default: undefined, min: 0, max: 65535, help: 'gRPC port on the same host, with the same TLS, auth and limits (0 = any free port, printed at start); unset = no gRPC' },
   { name: 'engine', kind: ['auto', 'native', 'js'], default: 'auto', help: 'storage engine' },
   { name: 'durability', kind: ['always', 'interval', 'none'], default: 'always', help: 'when a write is acknowledged: after fdatasync (always), or before' },
   // Engine tuning: open()'s options of the same names, with its defaults and ranges

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * kvstored: opens (and recovers) a data directory and serves it over HTTP until SIGTERM or
- * SIGINT, then stops accepting, finishes the requests in flight, checkpoints, closes the
- * store and exits 0. `kvstored --help` lists every setting.
+ * kvstored: opens (and recovers) a data directory and serves it over HTTP (and gRPC, with
+ * grpc_port set) until SIGTERM or SIGINT, then stops accepting, finishes the requests in
+ * flight, checkpoints, closes the store and exits 0. `kvstored --help` lists every setting.
  */
 import fs from 'node:fs';
 import { AuthService } from '../auth/service.js';
 import { KvError } from '../errors.js';
 import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
+import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer } from './server.js';
 import { ReplicationNode, catalogArrived, replicaHandle } from '../replication/node.js';
 import { hostname } from 'node:os';
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   }
   if (!config.auth) app.log.warn('authentication is OFF (--no-auth): every client may read, write and delete everything');
 
+  let grpc: RunningGrpc | null = null;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
@@ -109,9 +111,10 @@ async function main(): Promise<void> {
     }
     stopping = true;
     server.setReady(false);
+    grpc?.setReady(false);
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     try {
-      await app.close();
+      await Promise.all([app.close(), grpc?.close()]);
       await auth?.close();
       const t0 = Date.now();
       await store.close();
@@ -126,9 +129,19 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const address = await app.listen({ host: config.host, port: config.port });
+  if (config.grpcPort !== undefined) {
+    try {
+      grpc = await startGrpcServer(config, config.grpcPort, { store, auth, metrics: server.metrics, limits: server.limits, log: app.log });
+    } catch (err) {
+      await app.close();
+      await auth?.close();
+      await store.close();
+      throw err;
+    }
+  }
   const { intervalMs, shards, walSegmentBytes, checkpointWalBytes } = config;
   app.log.info({
-    url: address, dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
+    url: address, ...(grpc ? { grpc: grpc.url } : {}), dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
     tuning: { intervalMs, shards, walSegmentBytes, checkpointWalBytes }, auth: config.auth, tls: config.tlsCert !== undefined,
     role: node.role, ...(standby ? { replicaOf: config.replicaOf } : { synchronousStandbys: config.synchronousStandbys }),
   }, 'listening');

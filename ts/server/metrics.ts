@@ -11,16 +11,22 @@ import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import { type Store, systemView } from '../store/store.js';
 import { collectProcessMetrics } from './process-metrics.js';
 
+/** Request latency buckets, seconds, for HTTP and gRPC alike. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 export class Metrics {
   readonly registry = new client.Registry();
   readonly requests: client.Counter<'method' | 'route' | 'status'>;
   readonly latency: client.Histogram<'method' | 'route'>;
+  readonly grpcRequests: client.Counter<'service' | 'method' | 'code'>;
+  readonly grpcLatency: client.Histogram<'service' | 'method'>;
   readonly storageOps: client.Counter<'op'>;
   readonly rateLimited: client.Counter<'limit'>;
   readonly checkpointSeconds: client.Histogram;
   readonly #store: Store;
   /** Label children per method/route/status: prom-client hashes a label object on every call otherwise. */
   readonly #children = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'method' | 'route'> }>();
+  readonly #grpcChildren = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'service' | 'method'> }>();
 
   constructor(store: Store, auth: AuthService | null) {
     this.#store = store;
@@ -29,9 +35,14 @@ export class Metrics {
     this.requests = new client.Counter({ name: 'kvstore_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
     this.latency = new client.Histogram({
       name: 'kvstore_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], registers: [r],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
     });
-    this.storageOps = new client.Counter({ name: 'kvstore_storage_operations_total', help: 'store operations served over HTTP', labelNames: ['op'], registers: [r] });
+    // The gRPC port's requests, labelled as grpc-ecosystem's interceptors do (code = the gRPC
+    // status name); storage operations and rate-limit refusals count in the same series as
+    // HTTP's, with the same labels, whichever port served them.
+    this.grpcRequests = new client.Counter({ name: 'kvstore_grpc_requests_total', help: 'gRPC calls by service, method and status code', labelNames: ['service', 'method', 'code'], registers: [r] });
+    this.grpcLatency = new client.Histogram({ name: 'kvstore_grpc_request_duration_seconds', help: 'gRPC call latency', labelNames: ['service', 'method'], registers: [r], buckets: LATENCY_BUCKETS });
+    this.storageOps = new client.Counter({ name: 'kvstore_storage_operations_total', help: 'store operations served over HTTP and gRPC', labelNames: ['op'], registers: [r] });
     this.rateLimited = new client.Counter({ name: 'kvstore_rate_limited_total', help: 'requests refused by a rate limit', labelNames: ['limit'], registers: [r] });
     this.checkpointSeconds = new client.Histogram({ name: 'kvstore_checkpoint_duration_seconds', help: 'checkpoints run through the server (admin route, shutdown)', registers: [r], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
@@ -121,6 +132,18 @@ export class Metrics {
     if (!c) {
       c = { count: this.requests.labels(method, route, String(status)), time: this.latency.labels(method, route) };
       this.#children.set(key, c);
+    }
+    c.count.inc();
+    c.time.observe(seconds);
+  }
+
+  /** Counts one gRPC call (code: the gRPC status name, e.g. OK, NOT_FOUND) and its latency (seconds). */
+  observeGrpc(service: string, method: string, code: string, seconds: number): void {
+    const key = `grpc ${service} ${method} ${code}`;
+    let c = this.#grpcChildren.get(key);
+    if (!c) {
+      c = { count: this.grpcRequests.labels(service, method, code), time: this.grpcLatency.labels(service, method) };
+      this.#grpcChildren.set(key, c);
     }
     c.count.inc();
     c.time.observe(seconds);

@@ -14,10 +14,13 @@ import { KvError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { Action, AuthService, Principal } from '../auth/service.js';
 import { type BatchOperation, type Store, systemView } from '../store/store.js';
+import { authenticate, authorizeOrThrow } from './access.js';
+import { RateLimits } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import type { ReplicationNode } from '../replication/node.js';
 import { walSenderRoutes } from '../replication/wal-sender.js';
 import { sendProblem } from './problem.js';
+import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
 
 export interface KvstoreRoutesOptions {
   store: Store;
@@ -34,6 +37,8 @@ export interface KvstoreRoutesOptions {
    * stamps reads with the applied LSN. Omitted: none of that.
    */
   replication?: { node: ReplicationNode; closing: Promise<void> } | undefined;
+  /** The limiters to count against, shared with another entry point (kvstored's gRPC port); overrides the two limits above. */
+  limits?: RateLimits;
 }
 
 declare module 'fastify' {
@@ -50,9 +55,8 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'replication', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
-const MAX_SCAN = 1000;
 const MAX_BATCH = 1000;
 
 // ---------------------------------------------------------------- schemas
@@ -68,26 +72,6 @@ const keyParam = { type: 'object', properties: { '*': { type: 'string' } } } as 
 const ttlQuery = { type: 'object', additionalProperties: false, properties: { ttl: { type: 'number', exclusiveMinimum: 0, maximum: 10 * 365 * 86400 } } } as const;
 
 // ---------------------------------------------------------------- helpers
-
-/** A fixed-window counter per key per minute; enough for abuse limits, no dependency on timers per key. */
-class Limiter {
-  #window = 0;
-  #counts = new Map<string, number>();
-  constructor(readonly perMinute: number) {}
-  /** Seconds to wait when over the limit, else 0. */
-  hit(key: string): number {
-    if (this.perMinute <= 0) return 0;
-    const now = Date.now();
-    const w = Math.floor(now / 60_000);
-    if (w !== this.#window) {
-      this.#window = w;
-      this.#counts.clear();
-    }
-    const n = (this.#counts.get(key) ?? 0) + 1;
-    this.#counts.set(key, n);
-    return n > this.perMinute ? Math.ceil(((w + 1) * 60_000 - now) / 1000) : 0;
-  }
-}
 
 function decodeKey(request: FastifyRequest, suffix = ''): string {
   const route = request.routeOptions.url ?? '';
@@ -146,9 +130,8 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   const { store, auth } = opts;
   const replication = opts.replication ?? null;
   const metrics = opts.metrics ?? null;
-  const loginLimiter = new Limiter(opts.loginRateLimit ?? 20);
-  const ipLimiter = new Limiter(opts.rateLimit ?? 0);
-  const principalLimiter = new Limiter(opts.rateLimit ?? 0);
+  const limits = opts.limits ?? new RateLimits(opts.rateLimit ?? 0, opts.loginRateLimit ?? 20);
+  const { login: loginLimiter, ip: ipLimiter, principal: principalLimiter } = limits;
 
   app.decorateRequest('kvPrincipal', null);
   // JSON routes take application/json only; anything else is 415 (the kv routes below take any bytes).
@@ -176,29 +159,17 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     const ipWait = ipLimiter.hit(request.ip);
     if (ipWait > 0) throw limited(reply, ipWait, 'ip');
     if (request.routeOptions.config.kvPublic === true) return;
-    if (auth) {
-      const apiKey = request.headers['x-api-key'];
-      const authz = request.headers.authorization;
-      if (apiKey !== undefined && authz !== undefined) throw new KvError('INVALID_ARGUMENT', 'send X-API-Key or Authorization, not both');
-      if (typeof apiKey === 'string') request.kvPrincipal = auth.authenticateApiKey(apiKey, request.ip);
-      else if (typeof authz === 'string' && /^Bearer /i.test(authz)) request.kvPrincipal = await auth.verifyToken(authz.slice(7).trim());
-      else throw new KvError('AUTH_FAILED', 'credentials required: X-API-Key or Authorization: Bearer <token>');
-    }
+    if (auth) request.kvPrincipal = await authenticate(auth, request.headers['x-api-key'], request.headers.authorization, request.ip);
     const p = request.kvPrincipal;
     if (p) {
-      const wait = principalLimiter.hit(p.keyId ? `k:${p.keyId}` : `u:${p.user}`);
+      const wait = principalLimiter.hit(RateLimits.principalKey(p));
       if (wait > 0) throw limited(reply, wait, 'principal');
     }
   });
 
   // With auth on, a request without a principal (a public route calling this by mistake) is
   // refused as unauthenticated (401) by authorize() itself, not a TypeError answered 500.
-  const allow = (request: FastifyRequest, action: Action | 'admin' | 'replicate', key?: string): void => {
-    if (!auth) return;
-    const d = auth.authorize(request.kvPrincipal, action, key);
-    if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
-    if (!d.allow) throw new KvError('PERMISSION_DENIED', `${action} ${key === undefined ? '' : 'on this key '}denied: ${d.reason}`);
-  };
+  const allow = (request: FastifyRequest, action: Action | 'admin' | 'replicate', key?: string): void => authorizeOrThrow(auth, request.kvPrincipal, action, key);
   const ctx = (request: FastifyRequest): { actor: string; ip: string } => ({ actor: request.kvPrincipal?.user ?? 'anonymous', ip: request.ip });
 
   // ------------------------------------------------------------ key-value routes (raw bodies)
@@ -262,7 +233,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     schema: {
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { prefix: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN }, cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' } },
+        properties: { prefix: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN_PAGE }, cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' } },
       },
       response: errors,
     },
@@ -271,25 +242,17 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
     allow(request, 'scan', scope);
     if (q.values) allow(request, 'read', scope);
-    const limit = q.limit ?? 100;
-    let start: Buffer | undefined = q.start === undefined ? undefined : Buffer.from(q.start);
-    let end: Buffer | undefined = q.end === undefined ? undefined : Buffer.from(q.end);
-    if (q.cursor) {
-      const after = Buffer.from(q.cursor, 'base64url');
-      if (q.reverse) end = after;
-      else start = Buffer.concat([after, Buffer.from([0])]);
-    }
     metrics?.storageOps.inc({ op: 'scan' });
-    const items: Array<{ key?: string; keyBase64?: string; value?: string }> = [];
-    let last: Buffer | undefined;
-    for (const [k, v] of store.scan({ ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(start ? { start } : {}), ...(end ? { end } : {}), limit: limit + 1, reverse: q.reverse === true })) {
-      if (items.length === limit) return { items, cursor: last!.toString('base64url') };
+    const page = scanPage(store, {
+      ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}),
+      limit: q.limit ?? 100, reverse: q.reverse === true, ...(q.cursor ? { after: Buffer.from(q.cursor, 'base64url') } : {}),
+    });
+    const items = page.items.map(([k, v]) => {
       const item: { key?: string; keyBase64?: string; value?: string } = isUtf8(k) ? { key: k.toString('utf8') } : { keyBase64: k.toString('base64') };
       if (q.values) item.value = v.toString('base64');
-      items.push(item);
-      last = k;
-    }
-    return { items };
+      return item;
+    });
+    return page.last ? { items, cursor: page.last.toString('base64url') } : { items };
   });
 
   app.post('/batch', {
@@ -354,12 +317,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       return { redoLsn: String(redoLsn) };
     });
     admin.get('/stats', async () => {
-      const s = store.stats();
+      // Every 64-bit figure (nextLsn, durableLsn, and whatever LSNs an engine adds) as a decimal
+      // string: JSON has no bigint, and one missed field made the whole route a 500.
+      const s = Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v]));
       // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
-      return {
-        ...s, nextLsn: String(s.nextLsn), durableLsn: String(s.durableLsn), flushedLsn: String(s.flushedLsn), appliedLsn: String(s.appliedLsn), lastCheckpointLsn: String(s.lastCheckpointLsn),
-        catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null,
-      };
+      return { ...s, catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
     });
     if (replication) {
       const { node } = replication;

@@ -12,6 +12,7 @@ import { checkOptions } from '../options.js';
 import type { AuthService } from '../auth/service.js';
 import type { Store } from '../store/store.js';
 import { FIELDS, type ServerConfig } from './config.js';
+import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
@@ -29,11 +30,13 @@ export interface BuiltServer {
   /** Every route the server answers, collected as fastify registers them (onRoute), for tests and audits. */
   routes: readonly RouteInfo[];
   metrics: Metrics | null;
+  /** The rate limiters the routes count against; kvstored's gRPC port counts against the same. */
+  limits: RateLimits;
   /** false once shutdown begins: /ready answers 503 and load balancers drain. */
   setReady(ready: boolean): void;
 }
 
-function readPem(field: string, file: string | undefined): Buffer | undefined {
+export function readPem(field: string, file: string | undefined): Buffer | undefined {
   if (file === undefined) return undefined;
   try {
     return fs.readFileSync(file);
@@ -75,6 +78,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   });
   let ready = true;
   const metrics = config.metrics ? new Metrics(store, auth) : null;
+  const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
@@ -122,9 +126,9 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, rateLimit: config.rateLimit, loginRateLimit: config.loginRateLimit, replication: replication ? { node: replication, closing } : undefined });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined });
   }, { prefix: '/v1' });
-  return { app, routes, metrics, setReady: (r) => {
+  return { app, routes, metrics, limits, setReady: (r) => {
     ready = r;
     if (!r) endStreams();
   } };
