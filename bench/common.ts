@@ -82,6 +82,12 @@ export interface ScenarioSpec {
   nodeArgs?: string[];
   /** Runs `--phase prepare` in its own process before each measured trial, same dir. */
   prepare?: boolean;
+  /**
+   * Run trial 1 of every implementation of a case, then trial 2, ... instead of all trials
+   * of one implementation in a row: for scenarios whose rows are compared as ratios on a
+   * machine whose load drifts.
+   */
+  interleave?: boolean;
   /** Per-trial timeout, ms. */
   timeoutMs?: number;
   run: Record<string, ImplFn>;

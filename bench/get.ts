@@ -13,13 +13,13 @@ import {
 const BATCH = 1000;
 const SAMPLE = 1 << 16;
 
-interface Reader {
+export interface Reader {
   hit: () => number;
   miss: () => number;
 }
 
 /** Runs tinybench on the hit and miss loops; ops/s from the median batch time. */
-async function measure(p: Params, r: Reader): Promise<Metrics> {
+export async function measure(p: Params, r: Reader): Promise<Metrics> {
   const time = Number(p.ms ?? 500);
   const bench = new Bench({ time, warmupTime: Math.min(200, time), iterations: 20 });
   let sink = 0;
@@ -42,9 +42,9 @@ async function measure(p: Params, r: Reader): Promise<Metrics> {
 }
 
 /** The hit and miss samples: SAMPLE keys spread over [0, keys), then cycled. */
-function samples(keys: number, asString: false): { hits: Buffer[]; misses: Buffer[] };
-function samples(keys: number, asString: true): { hits: string[]; misses: string[] };
-function samples(keys: number, asString: boolean): { hits: (Buffer | string)[]; misses: (Buffer | string)[] } {
+export function samples(keys: number, asString: false): { hits: Buffer[]; misses: Buffer[] };
+export function samples(keys: number, asString: true): { hits: string[]; misses: string[] };
+export function samples(keys: number, asString: boolean): { hits: (Buffer | string)[]; misses: (Buffer | string)[] } {
   const perm = permutation(keys);
   const n = Math.min(SAMPLE, keys);
   const hits: (Buffer | string)[] = [];
@@ -58,7 +58,7 @@ function samples(keys: number, asString: boolean): { hits: (Buffer | string)[]; 
 }
 
 /** BATCH reads per call, walking the sample ring. */
-function ring<K>(keys: K[], read: (k: K) => number): () => number {
+export function ring<K>(keys: K[], read: (k: K) => number): () => number {
   let at = 0;
   return () => {
     let s = 0;

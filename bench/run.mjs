@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth', 'http'];
+const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth', 'http', 'repl-write', 'repl-lag', 'repl-read'];
 
 // ------------------------------------------------------------------ arguments
 
@@ -157,22 +157,29 @@ function runScenario(spec) {
   const rows = [];
   const t0 = Date.now();
   for (const params of cases) {
+    const caseRows = [];
     for (const impl of impls) {
       const applies = spec.applies ? spec.applies(impl, params) : true;
       if (applies === false) continue;
       const row = { impl, label: spec.labels?.[impl] ?? impl, params, trials: [] };
       rows.push(row);
-      if (typeof applies === 'string') {
-        row.unavailable = applies;
-        continue;
-      }
-      for (let t = 0; t < opt.trials; t++) {
-        const r = runTrial(spec, impl, params);
-        if (r.unavailable) row.unavailable = r.unavailable;
-        else if (r.error) row.error = r.error.split('\n').slice(0, 2).join(' ');
-        else row.trials.push(r.metrics);
-        if (row.unavailable || row.error) break;
-      }
+      caseRows.push(row);
+      if (typeof applies === 'string') row.unavailable = applies;
+    }
+    // spec.interleave: trial 1 of every implementation, then trial 2 of every one, ...: on a
+    // shared machine whose load drifts, the rows of one case then see the same drift.
+    const order = spec.interleave
+      ? Array.from({ length: opt.trials }, () => caseRows).flat()
+      : caseRows.flatMap((row) => Array.from({ length: opt.trials }, () => row));
+    for (const row of order) {
+      if (row.unavailable || row.error) continue;
+      const r = runTrial(spec, row.impl, params);
+      if (r.unavailable) row.unavailable = r.unavailable;
+      else if (r.error) row.error = r.error.split('\n').slice(0, 2).join(' ');
+      else row.trials.push(r.metrics);
+    }
+    for (const row of caseRows) {
+      const impl = row.impl;
       if (row.trials.length) {
         row.metrics = {};
         for (const k of Object.keys(row.trials[0])) {
