@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client, a registry per server): HTTP requests and latency by route
  * and status, storage figures read from store.stats() at scrape time, auth and rate-limit
- * counts, and the process's own (memory, CPU, event-loop lag). deploy/grafana-dashboard.json
+ * counts, replication (replication-metrics.ts), and the process's own (memory, CPU,
+ * event-loop lag). deploy/grafana-dashboard.json
  * charts them. Every `*_total` is a counter and the output passes `promtool check metrics`
  * (test/metrics.test.ts).
  */
@@ -10,6 +11,8 @@ import type { AuthService } from '../auth/service.js';
 import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import { type Store, systemView } from '../store/store.js';
 import { collectProcessMetrics } from './process-metrics.js';
+import type { ReplicationNode } from '../replication/node.js';
+import { registerReplicationMetrics } from './replication-metrics.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -22,7 +25,8 @@ export class Metrics {
   /** Label children per method/route/status: prom-client hashes a label object on every call otherwise. */
   readonly #children = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'method' | 'route'> }>();
 
-  constructor(store: Store, auth: AuthService | null) {
+  /** replication: the node kvstored runs (its role, standbys, receiver); null = the store alone. */
+  constructor(store: Store, auth: AuthService | null, replication: ReplicationNode | null = null) {
     this.#store = store;
     const r = this.registry;
     collectProcessMetrics(r, 'kvstore_');
@@ -90,6 +94,7 @@ export class Metrics {
     gauge('kvstore_checkpoint_age_seconds', 'seconds since the checkpoint count last moved (as of a scrape)', () => (Date.now() - lastCheckpointSeen) / 1000);
     gauge('kvstore_durable_lsn', 'highest durable LSN', () => Number(stats.durableLsn));
     counter('kvstore_ttl_expired_total', 'entries removed by the TTL sweep', () => stats.expired);
+    registerReplicationMetrics(r, store, replication);
     if (auth) {
       const kinds: Array<[kind: string, result: string, read: (s: ReturnType<AuthService['stats']>) => number]> = [
         ['credential', 'ok', (s) => s.authOk],

@@ -74,7 +74,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   let ready = true;
-  const metrics = config.metrics ? new Metrics(store, auth) : null;
+  const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
