@@ -125,7 +125,7 @@ export function registerReplicationMetrics(r: client.Registry, store: Store, nod
 
   // ---- a standby: its receiver
   gauge('kvstore_replication_receiver_connected', 'a standby: 1 while streaming from its primary', () => (receiver()?.connected ? 1 : 0));
-  gauge('kvstore_replication_receiver_stopped', 'a standby: 1 when its receiver stopped for good (another cluster, a stale primary, refused credentials): the operator must act', () => (receiver()?.stopped ? 1 : 0));
+  gauge('kvstore_replication_receiver_stopped', 'a standby: 1 after a refusal the operator must resolve (another cluster, a stale primary, refused credentials)', () => (receiver()?.stopped ? 1 : 0));
   gauge('kvstore_replication_primary_lsn', 'a standby: the primary\'s flushed LSN as last heard', () => Number(receiver()?.primaryLsn ?? 0n));
   const receiverLag = (): bigint => {
     const rs = receiver();
