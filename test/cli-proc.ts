@@ -18,13 +18,18 @@ export interface Server {
   dir: string;
   proc: ChildProcess;
   stop(): Promise<number | null>;
+  /** SIGKILL; resolves once the process is gone and reaped (its LOCK is free again). */
+  kill(): Promise<number | null>;
 }
 
-/** Starts kvstored on dir (first admin "admin" / ADMIN_PASSWORD) and resolves once it listens. */
-export function startKvstored(dir: string, extra: string[] = []): Promise<Server> {
+/**
+ * Starts kvstored on dir (first admin "admin" / ADMIN_PASSWORD) and resolves once it listens.
+ * `env` adds variables (KVSTORE_REPLICATION_API_KEY for a standby).
+ */
+export function startKvstored(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Server> {
   const proc = spawn(process.execPath, [KVSTORED, '--data-dir', dir, '--port', '0', '--log-level', 'info', '--engine', ENGINES[0]!, '--login-rate-limit', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KVSTORE_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    env: { ...process.env, KVSTORE_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
   });
   let out = '';
   let err = '';
@@ -45,6 +50,10 @@ export function startKvstored(dir: string, extra: string[] = []): Promise<Server
           url, dir, proc,
           stop: async () => {
             proc.kill('SIGTERM');
+            return exited;
+          },
+          kill: async () => {
+            proc.kill('SIGKILL');
             return exited;
           },
         });

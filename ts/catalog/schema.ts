@@ -187,7 +187,7 @@ export const BUILTIN_ROLES: readonly RoleRecord[] = [
   { name: 'writer', oid: 2, builtin: true, superuser: false, permissions: [{ prefix: '', actions: [...ACTIONS] }], memberOf: [], createdAt: 0 },
   { name: 'reader', oid: 3, builtin: true, superuser: false, permissions: [{ prefix: '', actions: ['read', 'scan'] }], memberOf: [], createdAt: 0 },
   // May stream the WAL (every key, `_sys.*` included) to a standby, and nothing else: like
-  // PostgreSQL's REPLICATION attribute. No data permissions of its own (docs/replication-protocol.md).
+  // PostgreSQL's REPLICATION attribute. No data permissions of its own (docs/replication.md).
   { name: 'replicator', oid: 4, builtin: true, superuser: false, permissions: [], memberOf: [], createdAt: 0 },
 ];
 

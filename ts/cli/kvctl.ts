@@ -15,6 +15,7 @@ import { type Backend, RemoteBackend, type StatusInfo } from './backend.js';
 import {
   CliError, EXIT, type Cell, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, showKey, table, usage,
 } from './common.js';
+import { addClusterCommands } from './cluster-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
 import { compileGlob } from './glob.js';
@@ -194,7 +195,7 @@ function packageVersion(): string {
 function build(): Command {
   const program = new Command('kvctl');
   program
-    .description('Administer KVStore++: users, roles, grants, API keys, data, WAL, snapshots and status — through a server (--url) or on a data directory (--data-dir).')
+    .description('Administer KVStore++: users, roles, grants, API keys, data, WAL, snapshots, status and replication — through a server (--url) or on a data directory (--data-dir).')
     .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -222,7 +223,9 @@ Examples:
   kvctl role create app-ro --allow 'app:=read,scan'
   kvctl apikey create k8s-prod-app-01 --owner alice --expires 90d
   kvctl keys --pattern "user:*"
-  kvctl --data-dir ./data wal inspect --from-lsn 100 --limit 20`);
+  kvctl --data-dir ./data wal inspect --from-lsn 100 --limit 20
+  kvctl --url http://127.0.0.1:8081 cluster status      # replication; needs a running server
+  kvctl --url http://127.0.0.1:8081 cluster promote`);
 
   // ------------------------------------------------------------ sessions
   program
@@ -606,6 +609,7 @@ Examples:
       });
     });
 
+  addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
   return program;
 }
 

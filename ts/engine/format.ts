@@ -19,7 +19,7 @@ export const KIND_BATCH = 4;
 /** Kinds >= this are optional: an older reader skips them. */
 export const KIND_FIRST_SKIPPABLE = 128;
 /**
- * An optional kind: the first record of a new replication timeline (docs/replication-protocol.md).
+ * An optional kind: the first record of a new replication timeline (docs/replication.md).
  * Body: u64 timeline id · u64 parent timeline id · u64 time (ms). Changes no entry.
  */
 export const KIND_TIMELINE = 128;

@@ -13,7 +13,7 @@ import { systemView, type ReplicaHandle, type ReplicationInfo, type Store } from
 import { readHistory, writeHistory } from './history-file.js';
 import { StandbyRegistry, type StandbyInfo } from './standbys.js';
 import { SyncQuorum } from './sync-quorum.js';
-import { currentTimeline, initialHistory, promote, type History } from './timeline.js';
+import { currentTimeline, historyToJson, initialHistory, promote, type History } from './timeline.js';
 import { WalReceiver, type ReceiverStatus, type ReceiverTls } from './wal-receiver.js';
 
 export interface ReplicationConfig {
@@ -30,13 +30,17 @@ export interface ReplicationStatus {
   role: 'primary' | 'standby';
   systemId: string | null;
   timeline: string | null;
+  /** Every timeline this node has been on, oldest first (timeline.ts); [] before the first. */
+  history: Array<{ id: string; parent: string | null; switchLsn: string; timeMs: number }>;
   nextLsn: string;
   flushedLsn: string;
   appliedLsn: string;
   synchronousStandbys: number;
   syncSet: string[];
-  standbys: Array<Omit<StandbyInfo, 'sentLsn' | 'flushedLsn' | 'appliedLsn'> & { sentLsn: string; flushedLsn: string; appliedLsn: string; lagLsn: string }>;
-  receiver: (Omit<ReceiverStatus, 'primaryLsn' | 'appliedLsn'> & { primaryLsn: string; appliedLsn: string }) | null;
+  /** lagLsn: this node's flushed LSN minus the standby's applied one; synchronous: in the sync set. */
+  standbys: Array<Omit<StandbyInfo, 'sentLsn' | 'flushedLsn' | 'appliedLsn'> & { sentLsn: string; flushedLsn: string; appliedLsn: string; lagLsn: string; synchronous: boolean }>;
+  /** A standby's receiver; lagLsn: the primary's LSN as last heard minus the applied one. */
+  receiver: (Omit<ReceiverStatus, 'primaryLsn' | 'appliedLsn'> & { primaryLsn: string; appliedLsn: string; lagLsn: string }) | null;
 }
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -110,10 +114,10 @@ export class ReplicationNode {
   /**
    * Standby → primary on a new timeline: stop receiving, wait for everything received to be
    * applied, write the new history, then the TIMELINE record at the switch point. Idempotent
-   * while running; PRECONDITION_FAILED-like INVALID_ARGUMENT on a primary.
+   * while running; NOT_STANDBY (409, as the engine's promote) on a primary.
    */
   promote(): Promise<void> {
-    if (this.#role === 'primary') return Promise.reject(new KvError('INVALID_ARGUMENT', 'this node is already a primary'));
+    if (this.#role === 'primary') return Promise.reject(new KvError('NOT_STANDBY', 'this node is already a primary'));
     this.#promoting ??= (async () => {
       await this.#receiver?.stop();
       this.#receiver = null;
@@ -137,20 +141,25 @@ export class ReplicationNode {
     const pos = port.positions();
     const h = this.#history;
     const r = this.#receiver?.status() ?? null;
+    const syncSet = this.quorum.syncSet();
     return {
       role: this.#role,
       systemId: h?.systemId ?? null,
       timeline: h ? currentTimeline(h, pos.nextLsn - 1n) : null,
+      history: h ? historyToJson(h).entries : [],
       nextLsn: pos.nextLsn.toString(),
       flushedLsn: pos.flushedLsn.toString(),
       appliedLsn: pos.appliedLsn.toString(),
       synchronousStandbys: this.#config.synchronousStandbys,
-      syncSet: this.quorum.syncSet(),
+      syncSet,
       standbys: this.registry.list().map((s) => ({
         ...s, sentLsn: s.sentLsn.toString(), flushedLsn: s.flushedLsn.toString(), appliedLsn: s.appliedLsn.toString(),
-        lagLsn: (pos.flushedLsn > s.appliedLsn ? pos.flushedLsn - s.appliedLsn : 0n).toString(),
+        lagLsn: (pos.flushedLsn > s.appliedLsn ? pos.flushedLsn - s.appliedLsn : 0n).toString(), synchronous: syncSet.includes(s.id),
       })),
-      receiver: r ? { ...r, primaryLsn: r.primaryLsn.toString(), appliedLsn: r.appliedLsn.toString() } : null,
+      receiver: r ? {
+        ...r, primaryLsn: r.primaryLsn.toString(), appliedLsn: r.appliedLsn.toString(),
+        lagLsn: (r.primaryLsn > r.appliedLsn ? r.primaryLsn - r.appliedLsn : 0n).toString(),
+      } : null,
     };
   }
 

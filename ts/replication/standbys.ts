@@ -41,7 +41,10 @@ export class StandbyRegistry {
     return stream;
   }
 
-  /** The stream with this token ended; the standby stops counting for synchronous commit. */
+  /**
+   * The stream with this token ended; the standby stops counting for synchronous commit.
+   * failed: it ended with an error (counted in streamErrors, with errorSent's).
+   */
   disconnect(id: string, stream: number, failed: boolean): void {
     if (failed) this.#streamErrors++;
     const s = this.#standbys.get(id);
@@ -53,6 +56,11 @@ export class StandbyRegistry {
   sent(id: string, lsn: bigint): void {
     const s = this.#standbys.get(id);
     if (s && lsn > s.sentLsn) s.sentLsn = lsn;
+  }
+
+  /** The stream to a standby ended with an ERROR frame (the primary gave up on it). */
+  errorSent(): void {
+    this.#streamErrors++;
   }
 
   baseBackupSent(id: string): void {

@@ -40,6 +40,8 @@ export class SyncQuorum {
   private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
   private confirmed = 0n;
+  private waitCount = 0;
+  private timeoutCount = 0;
 
   constructor(
     /** How many standbys must confirm; 0 = asynchronous (wait resolves at once). */
@@ -77,6 +79,7 @@ export class SyncQuorum {
   /** Resolves once `required` standbys have flushed lsn; rejects with SYNC_TIMEOUT after timeoutMs. */
   wait(lsn: bigint): Promise<void> {
     if (this.required === 0 || lsn <= this.confirmed) return Promise.resolve();
+    this.waitCount++;
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { lsn, deadline: this.clock.now() + this.timeoutMs, resolve, reject };
       let i = this.waiters.length;
@@ -95,6 +98,16 @@ export class SyncQuorum {
 
   get waiting(): number {
     return this.waiters.length;
+  }
+
+  /** Writes that had to wait (not confirmed already when they asked), since construction: metrics. */
+  get waits(): number {
+    return this.waitCount;
+  }
+
+  /** Writes failed with SYNC_TIMEOUT since construction: metrics. */
+  get timeouts(): number {
+    return this.timeoutCount;
   }
 
   private recompute(): void {
@@ -132,6 +145,7 @@ export class SyncQuorum {
       if (this.waiters[i]!.deadline <= now) expired.push(...this.waiters.splice(i, 1));
     }
     const have = this.flushed.size;
+    this.timeoutCount += expired.length;
     for (const w of expired.reverse()) {
       w.reject(new KvError('SYNC_TIMEOUT', `LSN ${w.lsn} is durable here but was not confirmed by ${this.required} synchronous standby(s) within ${this.timeoutMs} ms (${have} connected); it will reach them when they catch up`));
     }

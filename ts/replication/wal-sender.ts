@@ -196,6 +196,7 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
     }
   } catch (err) {
     const e = err instanceof KvError ? err : new KvError('IO_ERROR', (err as Error).message);
+    o.registry.errorSent();
     yield encodeJsonFrame(FrameKind.ERROR, { code: e.code, message: e.message });
   } finally {
     release();

@@ -61,10 +61,12 @@ interface Field {
   powerOfTwo?: boolean;
   /** Not accepted in the config file (secrets come from the environment or a file). */
   noFile?: boolean;
+  /** Starts a group in --help: its heading (FIELDS are in group order). */
+  section?: string;
 }
 
 export const FIELDS: readonly Field[] = [
-  { name: 'dataDir', kind: 'path', default: './data', help: 'data directory (created if missing)' },
+  { name: 'dataDir', section: 'Storage and listening', kind: 'path', default: './data', help: 'data directory (created if missing)' },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
   { name: 'port', kind: 'int', default: 8080, min: 0, max: 65535, help: 'TCP port (0 = any free port, printed at start)' },
   { name: 'grpcPort', kind: 'int', default: undefined, min: 0, max: 65535, help: 'gRPC port on the same host, with the same TLS, auth and limits (0 = any free port, printed at start); unset = no gRPC' },
@@ -76,32 +78,39 @@ export const FIELDS: readonly Field[] = [
   { name: 'shards', kind: 'int', default: 64, min: 1, max: 4096, powerOfTwo: true, help: 'hash-table shards, one lock each; a power of two' },
   { name: 'walSegmentBytes', kind: 'int', default: 64 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024, help: 'WAL segment file size, bytes' },
   { name: 'checkpointWalBytes', kind: 'int', default: 64 * 1024 * 1024, min: 0, max: Number.MAX_SAFE_INTEGER, help: 'automatic checkpoint after this much WAL, bytes; 0 = only on demand and at shutdown' },
-  { name: 'auth', kind: 'bool', default: true, help: 'require credentials (API key or session token) on /v1' },
+  { name: 'auth', section: 'Authentication', kind: 'bool', default: true, help: 'require credentials (API key or session token) on /v1' },
   { name: 'adminUser', kind: 'string', default: 'admin', help: 'name of the first admin, created on first start' },
   { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
   { name: 'adminPasswordFile', kind: 'path', default: undefined, help: "file holding the first admin's password" },
   { name: 'masterKey', kind: 'string', default: undefined, noFile: true, help: '32-byte key (64 hex digits or base64) for user metadata encryption (environment only)' },
   { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key' },
-  { name: 'tlsCert', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
+  { name: 'tlsCert', section: 'TLS', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
   { name: 'tlsKey', kind: 'path', default: undefined, help: 'TLS private key (PEM)' },
   { name: 'tlsCa', kind: 'path', default: undefined, help: 'CA bundle (PEM) that client certificates must chain to' },
   { name: 'tlsRequireClientCert', kind: 'bool', default: false, help: 'mutual TLS: refuse clients without a certificate signed by tls-ca' },
-  { name: 'bodyLimit', kind: 'int', default: 16 * 1024 * 1024 + 64 * 1024, min: 1024, max: 1 << 30, help: 'largest request body, bytes (default: the 16 MiB value limit plus room for JSON)' },
+  { name: 'bodyLimit', section: 'HTTP limits', kind: 'int', default: 16 * 1024 * 1024 + 64 * 1024, min: 1024, max: 1 << 30, help: 'largest request body, bytes (default: the 16 MiB value limit plus room for JSON)' },
   { name: 'requestTimeoutMs', kind: 'int', default: 30_000, min: 0, max: 3_600_000, help: 'time to receive a whole request, ms (0 = none)' },
   { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
   { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per client IP, and per principal (user or API key); 0 = unlimited' },
   { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
-  { name: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
+  { name: 'logLevel', section: 'Logs and metrics', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
-  { name: 'replicaOf', kind: 'string', default: undefined, help: "run as a standby of the primary at this URL (http(s)://host:port); empty = a primary" },
-  { name: 'standbyId', kind: 'string', default: undefined, help: "this standby's name on its primary, [A-Za-z0-9._-]{1,64} (default <hostname>-<port>)" },
-  { name: 'replicationApiKey', kind: 'string', default: undefined, noFile: true, help: 'a standby: API key of a user with the replicator role, to stream from the primary (environment only)' },
-  { name: 'replicationApiKeyFile', kind: 'path', default: undefined, help: 'file holding the replication API key' },
-  { name: 'replicationCa', kind: 'path', default: undefined, help: "a standby: CA bundle (PEM) the primary's certificate must chain to" },
+  {
+    name: 'replicaOf', kind: 'string', default: undefined,
+    section: 'Replication (docs/replication.md)\n'
+      + '  A primary needs none of these: every kvstored serves its WAL to standbys whose key has the\n'
+      + '  replicator role. A standby needs replica-of and an API key of a user with that role\n'
+      + '  (kvctl user create repl --role replicator; kvctl apikey create s1 --owner repl).',
+    help: 'a standby: follow the primary at this http(s)://host:port URL (unset: this node is a primary)',
+  },
+  { name: 'standbyId', kind: 'string', default: undefined, help: "a standby: its name on the primary (status, metrics, sync set), [A-Za-z0-9._-]{1,64} (default <hostname>-<port>)" },
+  { name: 'replicationApiKey', kind: 'string', default: undefined, noFile: true, help: 'a standby: API key of a user with the replicator role, to stream from the primary (environment only; or replication-api-key-file)' },
+  { name: 'replicationApiKeyFile', kind: 'path', default: undefined, help: 'a standby: file holding that API key' },
+  { name: 'replicationCa', kind: 'path', default: undefined, help: "a standby: CA bundle (PEM) the primary's certificate must chain to (default: the system's CAs)" },
   { name: 'replicationCert', kind: 'path', default: undefined, help: 'a standby: client certificate (PEM) for a primary that requires mTLS' },
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
-  { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N; 0 = asynchronous); on a standby, from its promotion on' },
+  { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N, 0..64; 0 = asynchronous); on a standby it takes effect when the standby is promoted' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
 ];
 
@@ -251,9 +260,9 @@ export function helpText(): string {
     '',
     'Each setting comes from (later wins): its default, the TOML file (--config or',
     'KVSTORE_CONFIG), the environment variable, the flag. Booleans take --flag / --no-flag.',
-    '',
   ];
   for (const f of FIELDS) {
+    if (f.section !== undefined) lines.push('', f.section);
     const kind = Array.isArray(f.kind) ? f.kind.join('|') : f.kind;
     const dflt = f.default === undefined ? '' : ` (default ${String(f.default)})`;
     lines.push(`  ${(f.noFile ? envName(f) : `${flagName(f)} <${kind}>`).padEnd(34)} ${f.help}${dflt}`);

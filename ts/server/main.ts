@@ -69,7 +69,12 @@ async function main(): Promise<void> {
     synchronousTimeoutMs: config.synchronousTimeoutMs,
   }, (level, message) => log(level, message));
   store._attachReplica(replicaHandle(node, store));
-  node.start();
+  // A standby follows at once (its catalog comes from the primary). A primary takes its
+  // synchronous-commit gate only after the catalog bootstrap below: on a new directory those
+  // writes come before any standby can connect (the system id is made here, and nothing
+  // listens yet), so waiting for standbys would only end in SYNC_TIMEOUT, or, with nothing
+  // else keeping the event loop alive, in a silent exit.
+  if (standby) node.start();
   let auth: AuthService | null = null;
   let generated: { name: string; password: string } | null = null;
   try {
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
     await store.close();
     throw err;
   }
+  if (!standby) node.start();
   const server = await buildServer(config, store, auth, node);
   const { app } = server;
   log = (level, message) => app.log[level](message);

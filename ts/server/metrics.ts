@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client, a registry per server): HTTP requests and latency by route
  * and status, storage figures read from store.stats() at scrape time, auth and rate-limit
- * counts, and the process's own (memory, CPU, event-loop lag). deploy/grafana-dashboard.json
+ * counts, replication (replication-metrics.ts), and the process's own (memory, CPU,
+ * event-loop lag). deploy/grafana-dashboard.json
  * charts them. Every `*_total` is a counter and the output passes `promtool check metrics`
  * (test/metrics.test.ts).
  */
@@ -10,6 +11,8 @@ import type { AuthService } from '../auth/service.js';
 import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import { type Store, systemView } from '../store/store.js';
 import { collectProcessMetrics } from './process-metrics.js';
+import type { ReplicationNode } from '../replication/node.js';
+import { registerReplicationMetrics } from './replication-metrics.js';
 
 /** Request latency buckets, seconds, for HTTP and gRPC alike. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -28,7 +31,8 @@ export class Metrics {
   readonly #children = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'method' | 'route'> }>();
   readonly #grpcChildren = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'service' | 'method'> }>();
 
-  constructor(store: Store, auth: AuthService | null) {
+  /** replication: the node kvstored runs (its role, standbys, receiver); null = the store alone. */
+  constructor(store: Store, auth: AuthService | null, replication: ReplicationNode | null = null) {
     this.#store = store;
     const r = this.registry;
     collectProcessMetrics(r, 'kvstore_');
@@ -101,6 +105,7 @@ export class Metrics {
     gauge('kvstore_checkpoint_age_seconds', 'seconds since the checkpoint count last moved (as of a scrape)', () => (Date.now() - lastCheckpointSeen) / 1000);
     gauge('kvstore_durable_lsn', 'highest durable LSN', () => Number(stats.durableLsn));
     counter('kvstore_ttl_expired_total', 'entries removed by the TTL sweep', () => stats.expired);
+    registerReplicationMetrics(r, store, replication);
     if (auth) {
       const kinds: Array<[kind: string, result: string, read: (s: ReturnType<AuthService['stats']>) => number]> = [
         ['credential', 'ok', (s) => s.authOk],

@@ -77,7 +77,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   let ready = true;
-  const metrics = config.metrics ? new Metrics(store, auth) : null;
+  const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
