@@ -2,9 +2,12 @@
  * Session tokens: JWTs (HS256, jose) signed with a catalog signing key named by `kid`, so keys
  * rotate without logging everyone out: the old key keeps verifying until the tokens it
  * signed have expired. Claims: sub (user), uid (oid), ep (the user's auth epoch).
+ *
+ * jose is imported on the first sign or verify, not with this module, so an embedded user
+ * who never uses sessions does not load it (issue 20). Once loaded, it is used directly.
  */
 import crypto from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
+import type * as Jose from 'jose';
 import type { SigningKeyRecord } from '../catalog/schema.js';
 
 export const ISSUER = 'kvstore';
@@ -21,9 +24,16 @@ export function newSigningKey(now: number): SigningKeyRecord {
   return { kid: crypto.randomBytes(8).toString('hex'), alg: 'HS256', secret: crypto.randomBytes(32).toString('base64url'), createdAt: now, retiredAt: null };
 }
 
+let jose: typeof Jose | undefined;
+async function loadJose(): Promise<typeof Jose> {
+  jose ??= await import('jose');
+  return jose;
+}
+
 export async function signSession(key: SigningKeyRecord, claims: { sub: string; uid: number; ep: number }, now: number, ttlSec: number): Promise<{ token: string; expiresAt: number }> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSec;
+  const { SignJWT } = jose ?? (await loadJose());
   const token = await new SignJWT({ uid: claims.uid, ep: claims.ep })
     .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'JWT' })
     .setSubject(claims.sub)
@@ -37,6 +47,7 @@ export async function signSession(key: SigningKeyRecord, claims: { sub: string; 
 
 /** The claims of a token this catalog signed and that has not expired; null otherwise. */
 export async function verifySession(token: string, keyFor: (kid: string) => SigningKeyRecord | undefined, now: number): Promise<SessionClaims | null> {
+  const { decodeProtectedHeader, jwtVerify } = jose ?? (await loadJose());
   let kid: string | undefined;
   try {
     kid = decodeProtectedHeader(token).kid;
