@@ -140,7 +140,7 @@ export class AuthService {
   }
 
   /** Opens the catalog of `store` (bootstrapping it on first use: built-in roles, a signing key; no users). */
-  static async open(store: Store, options: AuthOptions = {}): Promise<AuthService> {
+  static async open(store: Store<unknown, unknown>, options: AuthOptions = {}): Promise<AuthService> {
     checkOptions('AuthService.open', options, NAMES.auth);
     const masterKey = options.masterKey === undefined ? null : parseMasterKey(options.masterKey);
     const catalog = await Catalog.open(store, () => newSigningKey(Date.now()));

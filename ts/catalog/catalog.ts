@@ -87,7 +87,7 @@ export class Catalog {
   #auditMs = 0;
   #auditSeq = 0;
   #checkedAt = -Infinity;
-  static readonly #byStore = new WeakMap<Store, Promise<Catalog>>();
+  static readonly #byStore = new WeakMap<Store<unknown, unknown>, Promise<Catalog>>();
 
   private constructor(sys: SystemView) {
     this.#sys = sys;
@@ -108,7 +108,7 @@ export class Catalog {
    * roles, default settings, a first signing key from `firstSigningKey`). No user is created:
    * there is no default password.
    */
-  static open(store: Store, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
+  static open(store: Store<unknown, unknown>, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
     let p = Catalog.#byStore.get(store);
     if (!p) {
       p = Catalog.#open(store, firstSigningKey);
@@ -118,7 +118,7 @@ export class Catalog {
     return p;
   }
 
-  static async #open(store: Store, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
+  static async #open(store: Store<unknown, unknown>, firstSigningKey: () => SigningKeyRecord): Promise<Catalog> {
     const sys = systemView(store);
     const version = sys.get(KEYS.version);
     if (version === undefined) {

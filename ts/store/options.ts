@@ -5,11 +5,13 @@
 import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 import type { DurabilityCode, EngineConfig } from '../engine/types.js';
+import { type EncodingFor, checkEncodingOption } from './encoding.js';
 
 export type Durability = 'always' | 'interval' | 'none';
 export type EngineKind = 'native' | 'js' | 'auto';
 
-export interface OpenOptions {
+/** V and K: the types values and keys decode to (Buffer unless an encoding says otherwise). */
+export interface OpenOptions<V = Buffer, K = Buffer> {
   /** Data directory; created if missing. */
   dir: string;
   /**
@@ -33,6 +35,13 @@ export interface OpenOptions {
   clock?: () => number;
   /** Receives operator messages (torn tail truncated, corruption repaired). Default: process warnings. */
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * How values are stored: 'binary' (default: strings in as UTF-8, Buffers out), 'utf8' (strings
+   * out), 'json', 'msgpack' (needs the msgpackr package) or a custom { encode, decode }.
+   */
+  valueEncoding?: EncodingFor<V>;
+  /** How keys are stored (same choices as valueEncoding); keys sort by their encoded bytes. */
+  keyEncoding?: EncodingFor<K>;
 }
 
 export interface ResolvedOptions {
@@ -41,11 +50,14 @@ export interface ResolvedOptions {
   durability: Durability;
   clock: () => number;
   onLog: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Checked (checkEncodingOption), not yet loaded: open() resolves them. */
+  keyEncoding: unknown;
+  valueEncoding: unknown;
 }
 
 const OPEN_OPTIONS = optionNames<OpenOptions>({
   dir: true, engine: true, durability: true, intervalMs: true, shards: true, walSegmentBytes: true,
-  checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true,
+  checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true, keyEncoding: true, valueEncoding: true,
 });
 const DURABILITY: Record<Durability, DurabilityCode> = { always: 0, interval: 1, none: 2 };
 const MiB = 1024 * 1024;
@@ -63,7 +75,7 @@ function defaultLog(level: 'info' | 'warn' | 'error', message: string): void {
   if (level !== 'info') process.emitWarning(message, { code: 'KVSTORE_' + level.toUpperCase() });
 }
 
-export function resolveOptions(input: OpenOptions): ResolvedOptions {
+export function resolveOptions(input: OpenOptions<unknown, unknown>): ResolvedOptions {
   if (input === null || typeof input !== 'object') throw bad('open() needs an options object with a dir');
   checkOptions('open', input, OPEN_OPTIONS);
   const o = {
@@ -77,7 +89,7 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
     clock: Date.now,
     onLog: defaultLog,
     ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
-  } as Required<OpenOptions>;
+  } as Required<OpenOptions<unknown, unknown>>;
 
   if (typeof o.dir !== 'string' || o.dir.length === 0) throw bad('dir must be a non-empty string');
   if (!['native', 'js', 'auto'].includes(o.engine)) throw bad(`engine must be 'native', 'js' or 'auto'`);
@@ -90,12 +102,16 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
   if (typeof o.truncateCorruptTail !== 'boolean') throw bad('truncateCorruptTail must be a boolean');
   if (typeof o.clock !== 'function') throw bad('clock must be a function');
   if (typeof o.onLog !== 'function') throw bad('onLog must be a function');
+  checkEncodingOption(input.keyEncoding, 'keyEncoding');
+  checkEncodingOption(input.valueEncoding, 'valueEncoding');
 
   return {
     engine: o.engine,
     durability: o.durability,
     clock: o.clock,
     onLog: o.onLog,
+    keyEncoding: input.keyEncoding,
+    valueEncoding: input.valueEncoding,
     config: {
       dir: o.dir,
       shards: o.shards,
