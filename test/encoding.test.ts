@@ -3,10 +3,13 @@
  * and write path, the errors of bad input and undecodable bytes, and the types open() gives
  * (checked by the compiler: this file does not build if they drift).
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, type Encoding, type OpenOptions, type Store } from '../ts/index.js';
-import { ENGINES, rejectsWith, tempDir } from './helpers.js';
+import { ENGINES, rejectsWith, repoRoot, tempDir } from './helpers.js';
 
 interface User {
   name: string;
@@ -99,6 +102,21 @@ for (const engine of ENGINES) {
     const raw = await at(await open({ dir, engine }));
     const first = raw.get('k')![0]!;
     assert.ok((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf, `a MessagePack map, not a msgpackr record (0x${first.toString(16)})`);
+  });
+
+  test("'msgpack' without msgpackr installed: open() fails with ENCODING_UNAVAILABLE and creates nothing", () => {
+    // A child whose resolver cannot find msgpackr, as in an install without the optional peer.
+    const hide = `export async function resolve(s, c, n) { if (s === 'msgpackr') { const e = new Error('not installed'); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } return n(s, c); }`;
+    const dir = path.join(tempDir('enc'), 'db');
+    const script = `
+      import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hide)}));
+      const { open } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'ts', 'index.js'))});
+      try { await open({ dir: ${JSON.stringify(dir)}, engine: ${JSON.stringify(engine)}, valueEncoding: 'msgpack' }); console.log('opened'); }
+      catch (err) { console.log(err.code, err.cause?.code); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.stdout.trim(), 'ENCODING_UNAVAILABLE ERR_MODULE_NOT_FOUND', r.stderr);
+    assert.not.ok(fs.existsSync(dir), 'the directory was not created');
   });
 
   test('a custom { encode, decode } encoding; its encode error is INVALID_ARGUMENT, its decode error DECODE_ERROR', async () => {
