@@ -52,7 +52,7 @@ const median = samples[Math.floor(samples.length / 2)];
 const byPackage = new Map();
 for (const url of modules) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  const name = m ? m[1] : url.startsWith(pathToFileURL(root).href) ? '(this package)' : url;
+  const name = m ? m[1] : '(this package)';
   byPackage.set(name, (byPackage.get(name) ?? 0) + 1);
 }
 const result = { entry: path.relative(root, fileURLToPath(entry)), runs, medianMs: Number(median.toFixed(1)), modules: modules.length, packages: Object.fromEntries([...byPackage].sort()), urls: modules };

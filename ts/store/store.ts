@@ -102,6 +102,12 @@ export class Store<V = Buffer, K = Buffer> {
   readonly #opts: ResolvedOptions;
   readonly #keys: Codec;
   readonly #values: Codec;
+  /**
+   * Both encodings binary (the default): get, getInto, put and delete then take exactly the
+   * path they took before encodings existed, after this one check (issue 20: the binary path
+   * must not get slower).
+   */
+  readonly #binary: boolean;
   /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
   #waiters: Waiter[] = [];
   #waitHead = 0;
@@ -117,6 +123,7 @@ export class Store<V = Buffer, K = Buffer> {
     this.#opts = opts;
     this.#keys = keys;
     this.#values = values;
+    this.#binary = keys === BINARY && values === BINARY;
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
@@ -188,6 +195,7 @@ export class Store<V = Buffer, K = Buffer> {
 
   /** The value, or undefined when absent or expired. Synchronous: reads never wait for the disk. */
   get(key: KeyInput<K>): V | undefined {
+    if (this.#binary) return this.#get(dataKey(key as Key)) as V | undefined;
     return this.#decoded(this.#get(this.#key(key)));
   }
 
@@ -217,7 +225,7 @@ export class Store<V = Buffer, K = Buffer> {
    * -1 when absent; throws INVALID_ARGUMENT when target is too small (the error says how big).
    */
   getInto(key: KeyInput<K>, target: Buffer): number {
-    const k = this.#key(key);
+    const k = this.#binary ? dataKey(key as Key) : this.#key(key);
     if (!Buffer.isBuffer(target)) throw new KvError('INVALID_ARGUMENT', 'target must be a Buffer');
     let n: number;
     try {
@@ -242,6 +250,7 @@ export class Store<V = Buffer, K = Buffer> {
   }
 
   put(key: KeyInput<K>, value: ValueInput<V>, options: PutOptions = {}): Promise<{ version: bigint }> {
+    if (this.#binary) return this.#put(dataKey, key as Key, value as Value, options);
     if (this.#values.encode === null) return this.#put(this.#key, key as Key, value as Value, options);
     let v: Value;
     try {
@@ -267,7 +276,7 @@ export class Store<V = Buffer, K = Buffer> {
   }
 
   delete(key: KeyInput<K>, options: DeleteOptions = {}): Promise<{ deleted: boolean }> {
-    return this.#delete(this.#key, key as Key, options);
+    return this.#delete(this.#binary ? dataKey : this.#key, key as Key, options);
   }
 
   #delete(keyFn: (key: Key) => Buffer, key: Key, options: DeleteOptions): Promise<{ deleted: boolean }> {
@@ -296,7 +305,7 @@ export class Store<V = Buffer, K = Buffer> {
 
   /** Applies every operation as one WAL record: after a crash, all of them or none. */
   batch(ops: readonly BatchOperation<V, K>[]): Promise<{ version: bigint }> {
-    if (this.#values.encode === null || !Array.isArray(ops)) return this.#batch(this.#key, ops as readonly BatchOperation[]);
+    if (this.#values.encode === null || !Array.isArray(ops)) return this.#batch(this.#binary ? dataKey : this.#key, ops as readonly BatchOperation[]);
     let encoded: BatchOperation[];
     try {
       encoded = ops.map((op) => (op?.type === 'put' ? { ...op, value: encodeWith(this.#values, op.value, 'value') } : op) as BatchOperation);
