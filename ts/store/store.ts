@@ -94,7 +94,7 @@ interface Waiter {
 /**
  * V and K: what values and keys decode to, by the store's valueEncoding / keyEncoding (Buffer
  * for both by default). Encoding happens here, in TypeScript; with the default binary encoding
- * there is no codec and each call pays one null check (docs/api.md, "Encodings").
+ * there is no codec and each call pays one boolean check (docs/api.md, "Encodings and types").
  */
 export class Store<V = Buffer, K = Buffer> {
   readonly #engine: Engine;
