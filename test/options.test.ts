@@ -9,7 +9,7 @@
 import Fastify from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AuthService, open, type Store } from '../ts/index.js';
+import { AuthService, open, type OpenOptions, type Store } from '../ts/index.js';
 import { nearestName } from '../ts/options.js';
 import { loadConfig } from '../ts/server/config.js';
 import { kvstoreRoutes } from '../ts/server/routes.js';
@@ -33,7 +33,7 @@ const never = <T>(v: unknown): T => v as T;
 
 /** Every method with an options object, each with one bad name (most of them a near miss of a real one). */
 const CASES: Case[] = [
-  ['open', (db) => open(never({ dir: tempDir('opt-open'), engin: 'js' })).then(() => db)],
+  ['open', (db) => open(never<OpenOptions>({ dir: tempDir('opt-open'), engin: 'js' })).then(() => db)],
   ['put', (db) => db.put('k', 'v', never({ ttl: 5 }))],
   ['put (CAS)', (db) => db.put('k', 'v', never({ ifversion: 0n }))],
   ['delete', (db) => db.delete('a', never({ ifVerison: 1n }))],

@@ -91,8 +91,8 @@ test('napi-rs targets are the loader\'s platforms (npm run npm-dirs regenerates 
   }
 });
 
-test('exports: the main API, the server plugin, the client, errors and package.json, each pointing at a built file', () => {
-  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './client', './errors', './package.json', './server']);
+test('exports: the main API, the server plugin, the client, the Level adapter, errors and package.json, each pointing at a built file', () => {
+  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './client', './errors', './level', './package.json', './server']);
   for (const [entry, target] of Object.entries(main.exports ?? {})) {
     const targets = typeof target === 'string' ? { default: target } : target;
     if (entry !== './package.json') assert.equal(Object.keys(targets), ['types', 'default'], `${entry}: types first`);

@@ -1,6 +1,8 @@
 // Runs every uvu suite in dist/test and ends with the line CI reads: "N passed, N failed".
 // uvu prints Total/Passed/Skipped per run; each test file runs in its own process so one
-// crashing file cannot hide the others' results.
+// crashing file cannot hide the others' results. *.tape.js files (abstract-level's compliance
+// suite, which is written for tape) run with plain node; their TAP summary's assertion
+// counts (# pass / # fail / # skip) are added to the same totals.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'dist', 'test');
 const only = process.argv[2] ? new RegExp(process.argv[2]) : null;
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.js') && (!only || only.test(f))).sort();
+const files = fs.readdirSync(dir).filter((f) => (f.endsWith('.test.js') || f.endsWith('.tape.js')) && (!only || only.test(f))).sort();
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 
 let passed = 0;
@@ -17,19 +19,24 @@ let failed = 0;
 let skipped = 0;
 for (const f of files) {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [uvu, dir, `^${f.replace(/\./g, '\\.')}$`], {
+  const tap = f.endsWith('.tape.js');
+  const args = tap ? [path.join(dir, f)] : [uvu, dir, `^${f.replace(/\./g, '\\.')}$`];
+  const r = spawnSync(process.execPath, args, {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   });
-  process.stdout.write(r.stdout);
-  const num = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(r.stdout)?.[1] ?? NaN);
+  // A TAP stream lists every assertion: print only what failed and the summary.
+  process.stdout.write(tap ? tapDigest(r.stdout) : r.stdout);
+  const num = tap
+    ? (label) => (label === 'Total' ? tapNum(r.stdout, 'tests') : label === 'Passed' ? tapNum(r.stdout, 'pass') : tapNum(r.stdout, 'skip', 0))
+    : (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(r.stdout)?.[1] ?? NaN);
   const total = num('Total');
   const ok = num('Passed');
   const skip = num('Skipped');
   if (Number.isNaN(total) || Number.isNaN(ok)) {
-    console.log(`${f}: no uvu summary (exit ${r.status}, signal ${r.signal}): counted as 1 failure`);
+    console.log(`${f}: no ${tap ? 'TAP' : 'uvu'} summary (exit ${r.status}, signal ${r.signal}): counted as 1 failure`);
     failed += 1;
     continue;
   }
@@ -37,7 +44,30 @@ for (const f of files) {
   failed += total - ok;
   skipped += Number.isNaN(skip) ? 0 : skip;
   if (r.status !== 0 && total === ok) failed += 1; // a crash after the summary still fails
-  console.log(`${f}: ${ok}/${total} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`${f}: ${ok}/${total}${tap ? ' assertions' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+
+/** A count from tape's closing summary ("# pass  12"); `dflt` when the line is absent (tape omits zero skips). */
+function tapNum(out, label, dflt = NaN) {
+  const m = new RegExp(`^# ${label}\\s+(\\d+)$`, 'm').exec(out);
+  return m ? Number(m[1]) : dflt;
+}
+
+/** The failed assertions (with their test's name and YAML details) and the summary of a TAP stream. */
+function tapDigest(out) {
+  const lines = out.split('\n');
+  const keep = [];
+  let test = '';
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.startsWith('# ') && !/^# (tests|pass|fail|skip|todo|ok)\b/.test(l)) test = l;
+    if (l.startsWith('not ok')) {
+      keep.push(test, l);
+      while (i + 1 < lines.length && lines[i + 1].startsWith('  ')) keep.push(lines[++i]);
+    }
+    if (/^# (tests|pass|fail|skip|todo|ok)\b/.test(l)) keep.push(l);
+  }
+  return keep.join('\n') + '\n';
+}
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

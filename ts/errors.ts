@@ -23,6 +23,8 @@ export const ERRORS = {
   WAL_BAD_RECORD: { status: 400, message: 'The bytes are not valid WAL records' },
   NOT_STANDBY: { status: 409, message: 'Only a standby can do that' },
   NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
+  DECODE_ERROR: { status: 500, message: "A stored key or value cannot be decoded with the store's encoding" },
+  ENCODING_UNAVAILABLE: { status: 500, message: 'The encoding needs a package that is not installed' },
   AUTH_FAILED: { status: 401, message: 'Authentication failed' },
   PERMISSION_DENIED: { status: 403, message: 'Permission denied' },
   AUTH_DISABLED: { status: 409, message: 'Authentication is off on this server: it has no users, roles or API keys' },

@@ -2,6 +2,8 @@ export { open, Store } from './store/store.js';
 export type { Entry, PutOptions, DeleteOptions, BatchOperation, ScanOptions, StoreStats } from './store/store.js';
 export type { OpenOptions, Durability, EngineKind } from './store/options.js';
 export type { Key, Value } from './store/keys.js';
+export type { Encoding, EncodingName, EncodingFor, DecodedBy, KeyInput, ValueInput } from './store/encoding.js';
+export type { IteratorOptions, IteratorEntry, StoreIterator } from './store/iterator.js';
 export { KvError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';

@@ -3,8 +3,12 @@
  * thread, with parameters from `_sys.settings:auth` (OWASP's minimum or stronger).
  * @node-rs/argon2 (RustCrypto's argon2 behind N-API) ships prebuilt per-platform packages, so
  * installing needs no compiler; its verify compares in constant time.
+ *
+ * The addon is loaded on the first hash or verify, not when this module is imported: an
+ * embedded user who never touches auth (`import { open } from 'kvstore-plus-plus'`) loads no
+ * argon2 (issue 20, "light embedded install"; scripts/import-cost.mjs measures it).
  */
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import type * as Argon2 from '@node-rs/argon2';
 import { KvError } from '../errors.js';
 import type { Argon2Settings, AuthSettings } from '../catalog/schema.js';
 
@@ -21,12 +25,27 @@ export function checkPassword(password: unknown, settings: AuthSettings): string
   return password;
 }
 
-export function hashPassword(password: string, params: Argon2Settings): Promise<string> {
-  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: params.memoryKiB, timeCost: params.iterations, parallelism: params.parallelism });
+let argon2: Promise<typeof Argon2> | undefined;
+/** The addon, imported once; a failed import is retried on the next call, not cached. */
+function loadArgon2(): Promise<typeof Argon2> {
+  argon2 ??= import('@node-rs/argon2').catch((err: unknown) => {
+    argon2 = undefined;
+    throw err;
+  });
+  return argon2;
+}
+
+/** argon2's `Algorithm.Argon2id` (a const enum: its value, so the type-only import stays type-only). */
+const ARGON2ID = 2 satisfies Argon2.Algorithm.Argon2id;
+
+export async function hashPassword(password: string, params: Argon2Settings): Promise<string> {
+  const { hash } = await loadArgon2();
+  return hash(password, { algorithm: ARGON2ID, memoryCost: params.memoryKiB, timeCost: params.iterations, parallelism: params.parallelism });
 }
 
 /** Constant-time comparison inside argon2's verify. A malformed hash verifies as false. */
 export async function verifyPassword(phc: string, password: string): Promise<boolean> {
+  const { verify } = await loadArgon2();
   try {
     return await verify(phc, password);
   } catch {

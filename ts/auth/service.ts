@@ -64,7 +64,7 @@ export class AuthService {
    * no users). With a master key, an unsealed catalog is sealed now (keyring.ts planSeal); a
    * sealed catalog under another key is MASTER_KEY_MISMATCH.
    */
-  static async open(store: Store, options: AuthOptions = {}): Promise<AuthService> {
+  static async open(store: Store<unknown, unknown>, options: AuthOptions = {}): Promise<AuthService> {
     checkOptions('AuthService.open', options, NAMES.auth);
     if (options.auditSink !== undefined && typeof options.auditSink !== 'function') throw new KvError('INVALID_ARGUMENT', 'auditSink must be a function');
     const interval = options.auditPruneIntervalMs ?? PRUNE_EVERY_MS;

@@ -3,9 +3,12 @@
  * rotate without logging everyone out: the old key keeps verifying until the tokens it
  * signed have expired. Claims: sub (user), uid (oid), ep (the user's auth epoch). The HMAC
  * secrets come from the keyring (keyring.ts), which keeps them sealed in the catalog.
+ *
+ * jose is imported on the first sign or verify, not with this module, so an embedded user
+ * who never uses sessions does not load it (issue 20). Once loaded, it is used directly.
  */
 import crypto from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
+import type * as Jose from 'jose';
 
 export const ISSUER = 'kvstore';
 
@@ -17,9 +20,16 @@ export interface SessionClaims {
   kid: string;
 }
 
+let jose: typeof Jose | undefined;
+async function loadJose(): Promise<typeof Jose> {
+  jose ??= await import('jose');
+  return jose;
+}
+
 export async function signSession(kid: string, secret: Buffer, claims: { sub: string; uid: number; ep: number }, now: number, ttlSec: number): Promise<{ token: string; expiresAt: number }> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSec;
+  const { SignJWT } = jose ?? (await loadJose());
   const token = await new SignJWT({ uid: claims.uid, ep: claims.ep })
     .setProtectedHeader({ alg: 'HS256', kid, typ: 'JWT' })
     .setSubject(claims.sub)
@@ -33,6 +43,7 @@ export async function signSession(kid: string, secret: Buffer, claims: { sub: st
 
 /** The claims of a token this catalog signed and that has not expired; null otherwise. `secretFor` may throw (a key that does not unseal). */
 export async function verifySession(token: string, secretFor: (kid: string) => Buffer | undefined, now: number): Promise<SessionClaims | null> {
+  const { decodeProtectedHeader, jwtVerify } = jose ?? (await loadJose());
   let kid: string | undefined;
   try {
     kid = decodeProtectedHeader(token).kid;

@@ -100,7 +100,7 @@ export class Catalog {
   #tail: Promise<unknown> = Promise.resolve();
   #checkedAt = -Infinity;
   readonly #listeners = new Set<(entries: readonly AuditEntry[]) => void>();
-  static readonly #byStore = new WeakMap<Store, Promise<Catalog>>();
+  static readonly #byStore = new WeakMap<Store<unknown, unknown>, Promise<Catalog>>();
 
   private constructor(sys: SystemView) {
     this.#sys = sys;
@@ -112,7 +112,7 @@ export class Catalog {
    * roles, default settings, a first signing key from `firstSigningKey`, sealed when it
    * returns a keyring). No user is created: there is no default password.
    */
-  static open(store: Store, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
+  static open(store: Store<unknown, unknown>, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
     let p = Catalog.#byStore.get(store);
     if (!p) {
       p = Catalog.#open(store, firstSigningKey);
@@ -122,7 +122,7 @@ export class Catalog {
     return p;
   }
 
-  static async #open(store: Store, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
+  static async #open(store: Store<unknown, unknown>, firstSigningKey: () => { key: SigningKeyRecord; keyring: KeyringRecord | null }): Promise<Catalog> {
     const sys = systemView(store);
     const version = sys.get(KEYS.version);
     if (version !== undefined) {

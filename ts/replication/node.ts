@@ -46,7 +46,7 @@ export interface ReplicationStatus {
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
 export class ReplicationNode {
-  readonly store: Store;
+  readonly store: Store<unknown, unknown>;
   readonly #config: ReplicationConfig;
   readonly #log: Log;
   readonly registry: StandbyRegistry;
@@ -56,7 +56,7 @@ export class ReplicationNode {
   #role: 'primary' | 'standby';
   #promoting: Promise<void> | null = null;
 
-  constructor(store: Store, config: ReplicationConfig, log: Log) {
+  constructor(store: Store<unknown, unknown>, config: ReplicationConfig, log: Log) {
     this.store = store;
     this.#config = config;
     this.#log = log;
@@ -180,7 +180,7 @@ export class ReplicationNode {
 }
 
 /** The store-facing handle of a node: store.replication() and close() go through it. */
-export function replicaHandle(node: ReplicationNode, store: Store): ReplicaHandle {
+export function replicaHandle(node: ReplicationNode, store: Store<unknown, unknown>): ReplicaHandle {
   return {
     info: (): ReplicationInfo => {
       const r = node.receiverStatus();
@@ -199,7 +199,7 @@ export function replicaHandle(node: ReplicationNode, store: Store): ReplicaHandl
  * has synced before; a new standby waits for its first base backup or WAL from the primary.
  * Says every 5 s what it waits for.
  */
-export async function catalogArrived(store: Store, node: ReplicationNode, say: (message: string) => void): Promise<void> {
+export async function catalogArrived(store: Store<unknown, unknown>, node: ReplicationNode, say: (message: string) => void): Promise<void> {
   const has = (): boolean => {
     try {
       return systemView(store).get(KEYS.version) !== undefined;

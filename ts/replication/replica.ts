@@ -8,7 +8,7 @@ import type { ReplicaOptions } from '../store/options.js';
 import type { Store } from '../store/store.js';
 import { ReplicationNode, replicaHandle, type Log } from './node.js';
 
-export function startReplica(store: Store, o: ReplicaOptions, log: Log): ReplicationNode {
+export function startReplica(store: Store<unknown, unknown>, o: ReplicaOptions, log: Log): ReplicationNode {
   const node = new ReplicationNode(store, {
     replicaOf: o.primaryUrl, standbyId: o.standbyId, apiKey: o.apiKey, tls: o.tls, synchronousStandbys: 0, synchronousTimeoutMs: 10_000,
   }, log);

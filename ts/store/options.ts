@@ -6,11 +6,13 @@ import { hostname } from 'node:os';
 import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 import type { DurabilityCode, EngineConfig } from '../engine/types.js';
+import { type EncodingFor, checkEncodingOption } from './encoding.js';
 
 export type Durability = 'always' | 'interval' | 'none';
 export type EngineKind = 'native' | 'js' | 'auto';
 
-export interface OpenOptions {
+/** V and K: the types values and keys decode to (Buffer unless an encoding says otherwise). */
+export interface OpenOptions<V = Buffer, K = Buffer> extends ReplicaOpenOptions {
   /** Data directory; created if missing. */
   dir: string;
   /**
@@ -34,6 +36,17 @@ export interface OpenOptions {
   clock?: () => number;
   /** Receives operator messages (torn tail truncated, corruption repaired). Default: process warnings. */
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * How values are stored: 'binary' (default: strings in as UTF-8, Buffers out), 'utf8' (strings
+   * out), 'json', 'msgpack' (needs the msgpackr package) or a custom { encode, decode }.
+   */
+  valueEncoding?: EncodingFor<V>;
+  /** How keys are stored (same choices as valueEncoding); keys sort by their encoded bytes. */
+  keyEncoding?: EncodingFor<K>;
+}
+
+/** open()'s replication options: the role, and what an embedded read replica needs (docs/replication.md). */
+export interface ReplicaOpenOptions {
   /**
    * 'standby' opens the directory read-only: writes fail with READ_ONLY and only replication
    * appends to it (kvstored's --replica-of uses it). Default 'primary'; 'standby' with replicaOf.
@@ -68,11 +81,14 @@ export interface ResolvedOptions {
   onLog: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Set when open() makes an embedded read replica. */
   replica: ReplicaOptions | null;
+  /** Checked (checkEncodingOption), not yet loaded: open() resolves them. */
+  keyEncoding: unknown;
+  valueEncoding: unknown;
 }
 
 const OPEN_OPTIONS = optionNames<OpenOptions>({
   dir: true, engine: true, durability: true, intervalMs: true, shards: true, walSegmentBytes: true,
-  checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true,
+  checkpointWalBytes: true, truncateCorruptTail: true, clock: true, onLog: true, keyEncoding: true, valueEncoding: true,
   role: true, replicaOf: true, apiKey: true, standbyId: true, tls: true,
 });
 const TLS_OPTIONS = optionNames<NonNullable<OpenOptions['tls']>>({ ca: true, cert: true, key: true });
@@ -92,7 +108,7 @@ function defaultLog(level: 'info' | 'warn' | 'error', message: string): void {
   if (level !== 'info') process.emitWarning(message, { code: 'KVSTORE_' + level.toUpperCase() });
 }
 
-export function resolveOptions(input: OpenOptions): ResolvedOptions {
+export function resolveOptions(input: OpenOptions<unknown, unknown>): ResolvedOptions {
   if (input === null || typeof input !== 'object') throw bad('open() needs an options object with a dir');
   checkOptions('open', input, OPEN_OPTIONS);
   const o = {
@@ -106,7 +122,7 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
     clock: Date.now,
     onLog: defaultLog,
     ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
-  } as Required<OpenOptions>;
+  } as Required<OpenOptions<unknown, unknown>>;
 
   if (typeof o.dir !== 'string' || o.dir.length === 0) throw bad('dir must be a non-empty string');
   if (!['native', 'js', 'auto'].includes(o.engine)) throw bad(`engine must be 'native', 'js' or 'auto'`);
@@ -123,6 +139,8 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
   const role = input.role ?? (replica ? 'standby' : 'primary');
   if (role !== 'primary' && role !== 'standby') throw bad(`role must be 'primary' or 'standby'`);
   if (replica && role !== 'standby') throw bad(`a replica (replicaOf) is a standby; role must not be 'primary'`);
+  checkEncodingOption(input.keyEncoding, 'keyEncoding');
+  checkEncodingOption(input.valueEncoding, 'valueEncoding');
 
   return {
     replica,
@@ -130,6 +148,8 @@ export function resolveOptions(input: OpenOptions): ResolvedOptions {
     durability: o.durability,
     clock: o.clock,
     onLog: o.onLog,
+    keyEncoding: input.keyEncoding,
+    valueEncoding: input.valueEncoding,
     config: {
       dir: o.dir,
       shards: o.shards,
@@ -150,7 +170,7 @@ function pem(name: string, v: unknown): Buffer | undefined {
   throw bad(`tls.${name} must be a non-empty PEM string or Buffer`);
 }
 
-function resolveReplica(input: OpenOptions): ReplicaOptions | null {
+function resolveReplica(input: ReplicaOpenOptions): ReplicaOptions | null {
   if (input.replicaOf === undefined) {
     for (const k of ['apiKey', 'standbyId', 'tls'] as const) if (input[k] !== undefined) throw bad(`${k} goes with replicaOf`);
     return null;

@@ -15,9 +15,12 @@ import { enginePort } from './replication-port.js';
 import { type Durability, type OpenOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
 import { checkOptions, optionNames } from '../options.js';
+import { type Codec, type DecodedBy, type KeyInput, type ValueInput, BINARY, decodeWith, encodeWith, resolveEncoding } from './encoding.js';
+import { type IteratorEntry, type IteratorOptions, StoreIterator, entryMapper, iteratorRange, mapEntries, scanBounds } from './iterator.js';
 
-export interface Entry {
-  value: Buffer;
+export interface Entry<V = Buffer> {
+  /** Decoded with the store's valueEncoding. */
+  value: V;
   /** The LSN of the entry's last write. */
   version: bigint;
   /** Absolute expiry, ms since the epoch; absent when the entry does not expire. */
@@ -35,17 +38,17 @@ export interface DeleteOptions {
   ifVersion?: bigint;
 }
 
-export type BatchOperation =
-  | { type: 'put'; key: Key; value: Value; ttlMs?: number }
-  | { type: 'del'; key: Key };
+export type BatchOperation<V = Buffer, K = Buffer> =
+  | { type: 'put'; key: KeyInput<K>; value: ValueInput<V>; ttlMs?: number }
+  | { type: 'del'; key: KeyInput<K> };
 
-export interface ScanOptions {
-  /** Only keys starting with these bytes. Combines with start/end. */
+export interface ScanOptions<K = Buffer> {
+  /** Only keys whose stored bytes start with these bytes (not encoded). Combines with start/end. */
   prefix?: Key;
-  /** Inclusive lower bound. */
-  start?: Key;
-  /** Exclusive upper bound. */
-  end?: Key;
+  /** Inclusive lower bound (encoded with the store's keyEncoding). */
+  start?: KeyInput<K>;
+  /** Exclusive upper bound (encoded with the store's keyEncoding). */
+  end?: KeyInput<K>;
   /** At most this many entries (default: all). */
   limit?: number;
   /** Descending key order. */
@@ -81,6 +84,8 @@ const MAX_UNFLUSHED = 8192n;
 
 /** Keys of the data API: anything but `_sys.`. */
 const dataKey = (key: Key): Buffer => toKey(key, false);
+/** has(): getInto with no room tells present (>= 0 or < -1) from absent (-1) without a copy. */
+const NO_ROOM = Buffer.alloc(0);
 
 interface Waiter {
   lsn: bigint;
@@ -88,10 +93,23 @@ interface Waiter {
   reject: (err: KvError) => void;
 }
 
-export class Store {
+/**
+ * V and K: what values and keys decode to, by the store's valueEncoding / keyEncoding (Buffer
+ * for both by default). Encoding happens here, in TypeScript; with the default binary encoding
+ * there is no codec and each call pays one boolean check (docs/api.md, "Encodings and types").
+ */
+export class Store<V = Buffer, K = Buffer> {
   #engine: Engine;
   readonly #kind: 'native' | 'js';
   readonly #opts: ResolvedOptions;
+  readonly #keys: Codec;
+  readonly #values: Codec;
+  /**
+   * Both encodings binary (the default): get, getInto, put and delete then take exactly the
+   * path they took before encodings existed, after this one check (issue 20: the binary path
+   * must not get slower).
+   */
+  readonly #binary: boolean;
   /** Writes waiting for durability, in LSN order (this handle submits LSNs in order). */
   #waiters: Waiter[] = [];
   #waitHead = 0;
@@ -105,10 +123,13 @@ export class Store {
   #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
 
   /** @internal Use open(). */
-  constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions) {
+  constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, keys: Codec = BINARY, values: Codec = BINARY) {
     this.#engine = engine;
     this.#kind = kind;
     this.#opts = opts;
+    this.#keys = keys;
+    this.#values = values;
+    this.#binary = keys === BINARY && values === BINARY;
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
@@ -179,9 +200,31 @@ export class Store {
     }
   }
 
+  /** A data-API key: encoded with the keyEncoding, then checked (not empty, not `_sys.`). */
+  readonly #key = (key: unknown): Buffer => dataKey(this.#keys.encode === null ? (key as Key) : encodeWith(this.#keys, key, 'key'));
+
+  /** A stored value decoded with the valueEncoding. */
+  #decoded(v: Buffer | undefined): V | undefined {
+    return (v === undefined || this.#values.decode === null ? v : decodeWith(this.#values, v, 'value')) as V | undefined;
+  }
+
   /** The value, or undefined when absent or expired. Synchronous: reads never wait for the disk. */
-  get(key: Key): Buffer | undefined {
-    return this.#get(dataKey(key));
+  get(key: KeyInput<K>): V | undefined {
+    if (this.#binary) return this.#get(dataKey(key as Key)) as V | undefined;
+    return this.#decoded(this.#get(this.#key(key)));
+  }
+
+  /** Whether the key is present (and not expired); no value is copied or decoded. */
+  has(key: KeyInput<K>): boolean {
+    const k = this.#key(key);
+    return this.#call(() => this.#engine.getInto(k, this.#opts.clock(), NO_ROOM)) !== -1;
+  }
+
+  /** get() for each key, in order; every key is checked before any is read. */
+  getMany(keys: readonly KeyInput<K>[]): Array<V | undefined> {
+    if (!Array.isArray(keys)) throw new KvError('INVALID_ARGUMENT', 'getMany needs an array of keys');
+    const ks = keys.map(this.#key);
+    return ks.map((k) => this.#decoded(this.#get(k)));
   }
 
   #get(k: Buffer): Buffer | undefined {
@@ -196,8 +239,8 @@ export class Store {
    * Zero-allocation read: copies the value into `target` and returns its length;
    * -1 when absent; throws INVALID_ARGUMENT when target is too small (the error says how big).
    */
-  getInto(key: Key, target: Buffer): number {
-    const k = dataKey(key);
+  getInto(key: KeyInput<K>, target: Buffer): number {
+    const k = this.#binary ? dataKey(key as Key) : this.#key(key);
     if (!Buffer.isBuffer(target)) throw new KvError('INVALID_ARGUMENT', 'target must be a Buffer');
     let n: number;
     try {
@@ -209,8 +252,10 @@ export class Store {
     return n;
   }
 
-  getEntry(key: Key): Entry | undefined {
-    return this.#getEntry(dataKey(key));
+  getEntry(key: KeyInput<K>): Entry<V> | undefined {
+    const e = this.#getEntry(this.#key(key));
+    if (e === undefined || this.#values.decode === null) return e as Entry<V> | undefined;
+    return { ...e, value: decodeWith(this.#values, e.value, 'value') as V };
   }
 
   #getEntry(k: Buffer): Entry | undefined {
@@ -219,8 +264,16 @@ export class Store {
     return e[2] === 0 ? { value: e[0], version: e[1] } : { value: e[0], version: e[1], expiresAt: e[2] };
   }
 
-  put(key: Key, value: Value, options: PutOptions = {}): Promise<{ version: bigint }> {
-    return this.#put(dataKey, key, value, options);
+  put(key: KeyInput<K>, value: ValueInput<V>, options: PutOptions = {}): Promise<{ version: bigint }> {
+    if (this.#binary) return this.#put(dataKey, key as Key, value as Value, options);
+    if (this.#values.encode === null) return this.#put(this.#key, key as Key, value as Value, options);
+    let v: Value;
+    try {
+      v = encodeWith(this.#values, value, 'value');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#put(this.#key, key as Key, v, options);
   }
 
   #put(keyFn: (key: Key) => Buffer, key: Key, value: Value, options: PutOptions): Promise<{ version: bigint }> {
@@ -237,8 +290,8 @@ export class Store {
     }
   }
 
-  delete(key: Key, options: DeleteOptions = {}): Promise<{ deleted: boolean }> {
-    return this.#delete(dataKey, key, options);
+  delete(key: KeyInput<K>, options: DeleteOptions = {}): Promise<{ deleted: boolean }> {
+    return this.#delete(this.#binary ? dataKey : this.#key, key as Key, options);
   }
 
   #delete(keyFn: (key: Key) => Buffer, key: Key, options: DeleteOptions): Promise<{ deleted: boolean }> {
@@ -254,9 +307,9 @@ export class Store {
   }
 
   /** Atomically adds `by` to the decimal integer at key (absent = 0) and returns the result. */
-  incr(key: Key, by: bigint = 1n): Promise<bigint> {
+  incr(key: KeyInput<K>, by: bigint = 1n): Promise<bigint> {
     try {
-      const k = dataKey(key);
+      const k = this.#key(key);
       if (typeof by !== 'bigint') throw new KvError('INVALID_ARGUMENT', 'by must be a bigint');
       const [lsn, result] = this.#call(() => this.#engine.incr(k, by, this.#opts.clock()));
       return this.#durable(lsn, result);
@@ -266,8 +319,15 @@ export class Store {
   }
 
   /** Applies every operation as one WAL record: after a crash, all of them or none. */
-  batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }> {
-    return this.#batch(dataKey, ops);
+  batch(ops: readonly BatchOperation<V, K>[]): Promise<{ version: bigint }> {
+    if (this.#values.encode === null || !Array.isArray(ops)) return this.#batch(this.#binary ? dataKey : this.#key, ops as readonly BatchOperation[]);
+    let encoded: BatchOperation[];
+    try {
+      encoded = ops.map((op) => (op?.type === 'put' ? { ...op, value: encodeWith(this.#values, op.value, 'value') } : op) as BatchOperation);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#batch(this.#key, encoded);
   }
 
   #batch(keyFn: (key: Key) => Buffer, ops: readonly BatchOperation[]): Promise<{ version: bigint }> {
@@ -331,11 +391,23 @@ export class Store {
    * Entries in key order (bytes, unsigned), fetched lazily in pages. The options are checked
    * here, at the call; the engine is first asked at the first next().
    */
-  scan(options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
-    return this.#scan(options, false);
+  scan(options: ScanOptions<K> = {}): Generator<[K, V]> {
+    const raw = this.#scan(scanBounds(options, this.#keys) as ScanOptions<Buffer>, false);
+    if (this.#keys.decode === null && this.#values.decode === null) return raw as Generator<[K, V]>;
+    return mapEntries(raw, entryMapper({}, this.#keys, this.#values)) as Generator<[K, V]>;
   }
 
-  #scan(options: ScanOptions, system: boolean): Generator<[Buffer, Buffer]> {
+  /**
+   * Level-style range read: `for await (const [k, v] of db.iterator({ gte, lt }))`, or the sync
+   * form `for (const [k, v] of db.iterator(...))`. Options are checked here, at the call.
+   */
+  iterator<const O extends IteratorOptions<K> = Record<never, never>>(options?: O): StoreIterator<IteratorEntry<K, V, O>> {
+    const o: IteratorOptions<unknown> = options === undefined ? {} : options;
+    const raw = this.#scan(iteratorRange(o, this.#keys), false);
+    return new StoreIterator(raw, entryMapper(o, this.#keys, this.#values) as (k: Buffer, v: Buffer) => IteratorEntry<K, V, O>);
+  }
+
+  #scan(options: ScanOptions<Buffer>, system: boolean): Generator<[Buffer, Buffer]> {
     checkOptions('scan', options, SCAN_OPTIONS);
     const [start, end] = this.#range(options);
     const limit = options.limit ?? Infinity;
@@ -407,6 +479,11 @@ export class Store {
     return { ...this.#call(() => this.#engine.stats()), engine: this.#kind, durability: this.#opts.durability, expired: this.#expired };
   }
 
+  /** `await using db = await open(...)`: close() at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Flushes, checkpoints and releases the directory. Every later call fails with CLOSED. */
   // ---- replication hooks (ts/replication; not public API)
 
@@ -449,7 +526,7 @@ export class Store {
       throw toKvError(err);
     }
     fn(this.#opts.config.dir);
-    const holder: { ref?: Store } = { ref: this };
+    const holder: { ref?: Store<unknown, unknown> } = { ref: this as Store<unknown, unknown> };
     try {
       this.#engine = openEngine(this.#kind, this.#opts, holder);
     } catch (err) {
@@ -488,7 +565,7 @@ export class Store {
   }
 }
 
-function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?: Store }): Engine {
+function openEngine(kind: 'native' | 'js', opts: ResolvedOptions, store: { ref?: Store<unknown, unknown> }): Engine {
   const onDurable = (lsn: bigint, code?: string, message?: string): void => store.ref?._onDurable(lsn, code, message);
   if (kind === 'native') return NativeEngine.open(loadNative(), opts.config, onDurable, opts.onLog);
   return JsEngine.open(opts.config, onDurable, opts.onLog);
@@ -533,13 +610,24 @@ export interface SystemView {
   count(): number;
 }
 
-export function systemView(store: Store): SystemView {
+export function systemView(store: Store<unknown, unknown>): SystemView {
   return store._systemView();
 }
 
-/** Opens (creating or recovering) the store in options.dir. */
-export async function open(options: OpenOptions): Promise<Store> {
+/** What a store opened with options O decodes an encoding option's part to (Buffer when absent). */
+type DecodedPart<O, P extends 'valueEncoding' | 'keyEncoding'> = P extends keyof O ? DecodedBy<O[P]> : Buffer;
+
+/**
+ * Opens (creating or recovering) the store in options.dir. The store's types follow its
+ * encodings: `open({ dir, valueEncoding: 'utf8' })` is a Store<string>; or name them,
+ * `open<User>({ dir, valueEncoding: 'json' })`.
+ */
+export function open<const O extends OpenOptions<unknown, unknown>>(options: O): Promise<Store<DecodedPart<O, 'valueEncoding'>, DecodedPart<O, 'keyEncoding'>>>;
+export function open<V, K = Buffer>(options: OpenOptions<V, K>): Promise<Store<V, K>>;
+export async function open(options: OpenOptions<unknown, unknown>): Promise<Store<unknown, unknown>> {
   const opts = resolveOptions(options);
+  const keys = await resolveEncoding(opts.keyEncoding);
+  const values = await resolveEncoding(opts.valueEncoding);
   let kind: 'native' | 'js' = opts.engine === 'js' ? 'js' : 'native';
   if (opts.engine === 'auto') {
     try {
@@ -549,14 +637,14 @@ export async function open(options: OpenOptions): Promise<Store> {
       opts.onLog('warn', `native engine unavailable, using the pure-TS engine: ${(err as Error).message}`);
     }
   }
-  const holder: { ref?: Store } = {};
+  const holder: { ref?: Store<unknown, unknown> } = {};
   let engine: Engine;
   try {
     engine = openEngine(kind, opts, holder);
   } catch (err) {
     throw toKvError(err);
   }
-  holder.ref = new Store(engine, kind, opts);
+  holder.ref = new Store<unknown, unknown>(engine, kind, opts, keys, values);
   if (opts.replica) {
     // Loaded only for replicas: a plain embedded store never loads the replication client.
     const { startReplica } = await import('../replication/replica.js');
