@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     await store.close();
     throw err;
   }
+  node.armCommitGate();
   const server = await buildServer(config, store, auth, node);
   const { app } = server;
   log = (level, message) => app.log[level](message);
