@@ -310,6 +310,23 @@ export function walRecords(dir: string): Map<bigint, Buffer> {
   return out;
 }
 
+/** The highest LSN in a stopped node's WAL (its shutdown writes included). */
+export function lastWalLsn(dir: string): bigint {
+  return [...walRecords(dir).keys()].at(-1) ?? 0n;
+}
+
+/**
+ * Stops a primary and then its standby, once the standby has applied everything the primary
+ * wrote (its shutdown writes included): both directories then hold the same records.
+ */
+export async function stopPrimaryThenStandby(primary: KvNode, standby: KvNode, key: string): Promise<void> {
+  const code = await primary.stop();
+  if (code !== 0) throw new Error(`the primary exited ${code}: ${primary.tail()}`);
+  await caughtUp(standby, key, lastWalLsn(primary.dir));
+  const c2 = await standby.stop();
+  if (c2 !== 0) throw new Error(`the standby exited ${c2}: ${standby.tail()}`);
+}
+
 /**
  * The standby's WAL is the primary's, record for record (same bytes at the same LSNs) over
  * the LSNs both still hold, gap-free, and reaches at least `through`.

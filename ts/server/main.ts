@@ -112,8 +112,13 @@ async function main(): Promise<void> {
     server.setReady(false);
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     try {
-      await app.close();
+      // Order matters on a primary: requests finish, then the last catalog writes (API-key
+      // last-use times, deferred audit records), while the standbys still stream (with
+      // synchronous standbys those writes wait for them); then app.close() ends each stream
+      // after it has sent every record, so a standby has all this node wrote; then the store.
+      if (!(await server.drained(Math.max(config.requestTimeoutMs, 10_000)))) app.log.warn('requests still in flight after the request timeout: closing anyway');
       await auth?.close();
+      await app.close();
       const t0 = Date.now();
       await store.close();
       app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');
