@@ -20,6 +20,9 @@ import { assertSameDump, dumpStore, killAll, startNode } from './repl-cluster.js
 
 const test = suite('replication: protocol robustness');
 test.after.each(killAll);
+// Each reconnect must leave no listener behind on the receiver's abort signal.
+const warnings: string[] = [];
+process.on('warning', (w) => void (w.name === 'MaxListenersExceededWarning' && warnings.push(w.message)));
 
 /** What one stream connection gets: chunks to write, then end (or stay open). */
 interface Script {
@@ -167,6 +170,7 @@ for (const engine of ENGINES) {
       await until(() => replica.replication().appliedLsn === BigInt(n), `LSN ${n} applied`);
       assert.ok(fake.froms.every((f, i) => i === 0 ? f === 1n : f === 6n), `every later session asked from LSN 6: ${fake.froms.join(',')}`);
       assertSameDump(dumpStore(source), dumpStore(replica), 'source vs replica');
+      assert.equal(warnings, [], 'no listener piles up across reconnects');
     } finally {
       await replica.close();
       await source.close();
