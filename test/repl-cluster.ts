@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { SEGMENT_RE, readRecord } from '../ts/engine/format.js';
 import { open, type Store } from '../ts/store/store.js';
 import { systemView } from '../ts/store/store.js';
@@ -34,11 +35,13 @@ export interface NodeOptions {
   noWait?: boolean;
   /** A fixed port (a primary restarted where its standbys look for it); default any. */
   port?: number;
+  /** This test's TLS client settings for a node serving HTTPS (CA, and a client certificate for mTLS). */
+  clientTls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface Reply {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   text: string;
   json: <T = Record<string, unknown>>() => T;
 }
@@ -135,9 +138,19 @@ export class KvNode {
       headers['content-type'] = 'application/octet-stream';
       body = o.raw;
     }
-    const res = await fetch(this.url + route, { method, headers, body, signal: AbortSignal.timeout(o.timeoutMs ?? 30_000) });
+    const dispatcher = this.#dispatcher();
+    const init = { method, headers, body, signal: AbortSignal.timeout(o.timeoutMs ?? 30_000) };
+    const res = dispatcher ? await undiciFetch(this.url + route, { ...init, dispatcher }) : await fetch(this.url + route, init);
     const text = await res.text();
     return { status: res.status, headers: res.headers, text, json: <T>() => JSON.parse(text) as T };
+  }
+
+  #agent: Agent | undefined;
+  #dispatcher(): Agent | undefined {
+    const t = this.opts.clientTls;
+    if (!t) return undefined;
+    this.#agent ??= new Agent({ connect: { ca: t.ca, ...(t.cert ? { cert: t.cert, key: t.key } : {}) } });
+    return this.#agent;
   }
 
   async replication(key: string): Promise<ReplicationStatus> {
