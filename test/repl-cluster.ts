@@ -240,6 +240,16 @@ export function caughtUp(standby: KvNode, key: string, lsn: bigint, timeoutMs = 
   return standby.waitStatus(key, (s) => BigInt(s.appliedLsn) >= lsn, `applied LSN ${lsn}`, timeoutMs);
 }
 
+/**
+ * Waits until the standby follows the primary on the primary's timeline and has applied all
+ * it has flushed now. (An applied LSN alone can mislead: a former primary that has not
+ * rewound yet may be past the new primary's LSN on its old timeline.)
+ */
+export async function synced(standby: KvNode, primary: KvNode, key: string, timeoutMs = 30_000): Promise<ReplicationStatus> {
+  const p = await primary.replication(key);
+  return standby.waitStatus(key, (s) => s.timeline === p.timeline && s.receiver?.connected === true && BigInt(s.appliedLsn) >= BigInt(p.flushedLsn), `timeline ${p.timeline} through LSN ${p.flushedLsn}`, timeoutMs);
+}
+
 /** Waits until the primary sees standby `id` streaming from it with at least lsn flushed. */
 export function confirmedBy(primary: KvNode, key: string, id: string, lsn: bigint, timeoutMs = 30_000): Promise<ReplicationStatus> {
   return primary.waitStatus(key, (s) => s.standbys.some((b) => b.id === id && BigInt(b.flushedLsn) >= lsn), `standby ${id} to confirm LSN ${lsn}`, timeoutMs);

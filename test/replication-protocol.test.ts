@@ -133,6 +133,11 @@ for (const engine of ENGINES) {
     const replica = await open({ dir: tempDir('repl-r'), engine, replicaOf: fake.url, standbyId: 'r', onLog: () => undefined });
     try {
       await until(() => replica.replication().appliedLsn === 5n, 'LSN 5 applied');
+      // HELLO said the primary is at LSN n: behind, and for as long as it has been following.
+      const info = replica.replication();
+      assert.is(info.primaryLsn, BigInt(n));
+      assert.ok(info.lagMs >= 0 && info.lagMs < 60_000, `lagMs ${info.lagMs} while behind`);
+      assert.is(info.connected, true);
       const before = dumpStore(replica);
       assert.ok(before.size >= 4);
       const w6 = wal(R[5]!);

@@ -11,7 +11,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ENGINES, tempDir } from './helpers.js';
-import { type Credentials, type KvNode, assertSameDump, caughtUp, dumpDir, flushedLsn, killAll, startNode, startPrimary, stopPrimaryThenStandby } from './repl-cluster.js';
+import { type Credentials, type KvNode, assertSameDump, caughtUp, dumpDir, flushedLsn, killAll, startNode, startPrimary, stopPrimaryThenStandby, synced } from './repl-cluster.js';
 
 const test = suite('replication: rewind and re-bootstrap');
 test.after.each(killAll);
@@ -54,7 +54,7 @@ for (const engine of ENGINES) {
   test(`${engine}: a former primary with records past the switch point rewinds, logs what it discarded, and ends identical`, async () => {
     const { a, b, creds, aLast, switchLsn } = await diverge(engine, { lost: 15, checkpointA: false });
     const a2 = await startNode(a.dir, { engine, replicaOf: b.url, apiKey: creds.replicator, standbyId: 'a', args: SMALL_WAL });
-    const s = await caughtUp(a2, creds.admin, await flushedLsn(b, creds.admin));
+    const s = await synced(a2, b, creds.admin);
     assert.is(s.receiver?.rewinds, 1);
     assert.is(s.timeline, (await b.replication(creds.admin)).timeline, 'A is on the new timeline');
     const line = a2.logs().find((l) => l.msg.startsWith('replication: rewound'));
@@ -79,7 +79,7 @@ for (const engine of ENGINES) {
     assert.ok(user.status === 201 || user.status === 200, user.text);
     const lateKey = (await b.api('POST', '/v1/admin/apikeys', { key: creds.admin, body: { owner: 'late', name: 'k' } })).json<{ token: string }>().token;
     const a2 = await startNode(a.dir, { engine, replicaOf: b.url, apiKey: creds.replicator, standbyId: 'a', args: SMALL_WAL });
-    const s = await caughtUp(a2, creds.admin, await flushedLsn(b, creds.admin));
+    const s = await synced(a2, b, creds.admin);
     assert.ok(a2.logs().some((l) => l.msg.startsWith('replication: re-bootstrapping from a base backup')), a2.tail());
     assert.is(s.receiver?.baseBackups, 1, JSON.stringify(s.receiver));
     assert.is((await a2.api('GET', '/v1/kv/lost-14', { key: creds.admin })).status, 404);
@@ -108,7 +108,7 @@ test(`${ENGINES[0]}: planned switchover: a synchronous primary stopped cleanly l
   assert.is(promoted.status, 200, promoted.text);
   await putMany(b, creds.admin, 'after', 3);
   const a2 = await startNode(a.dir, { engine, replicaOf: b.url, apiKey: creds.replicator, standbyId: 'a' });
-  const s = await caughtUp(a2, creds.admin, await flushedLsn(b, creds.admin));
+  const s = await synced(a2, b, creds.admin);
   assert.is(s.receiver?.rewinds, 0, `nothing to discard: ${a2.tail()}`);
   await stopPrimaryThenStandby(b, a2, creds.admin);
   const at = Date.now();

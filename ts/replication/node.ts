@@ -91,10 +91,10 @@ export class ReplicationNode {
           await this.store._reset(fn);
           this.#history = readHistory(this.store._replication().dir);
         },
+        // Following a primary onto its newer timeline (no rewind needed): status() and a later
+        // promote() must build on that history, not on the one this node started with.
+        historyWritten: (h) => void (this.#history = h),
       },
-    });
-    this.#receiver.onProgress(() => {
-      if (this.#history === null) this.#history = readHistory(this.store._replication().dir);
     });
     this.#receiver.start();
   }

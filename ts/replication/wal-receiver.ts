@@ -46,6 +46,8 @@ export interface StandbyHost {
   port(): ReplicationPort;
   /** Closes the engine, runs fn on the closed directory, reopens the engine as a standby. */
   reset(fn: (dir: string) => void): Promise<void>;
+  /** The primary's history was adopted (written to timeline.json) without a reset. */
+  historyWritten(h: History): void;
 }
 
 export interface ReceiverOptions {
@@ -87,7 +89,8 @@ export class WalReceiver {
   #stopping = false;
   readonly #status: ReceiverStatus;
   #lastPrimaryClock = 0;
-  #caughtUpAt = 0;
+  /** When applied last reached the primary's LSN; until then, when this receiver was made (lag counts from there, not from 1970). */
+  #caughtUpAt = Date.now();
   #feedbackBusy = false;
   #feedbackAgain = false;
   #lastFeedbackAt = 0;
@@ -287,7 +290,10 @@ export class WalReceiver {
     const plan = planFollow({ history: local, lastLsn: from - 1n, redoLsn: redoOf(port.dir) }, { history: remote, lastLsn: BigInt(hello.durableLsn) });
     switch (plan.action) {
       case 'stream':
-        if (!sameHistory(local, remote)) writeHistory(port.dir, remote);
+        if (!sameHistory(local, remote)) {
+          writeHistory(port.dir, remote);
+          this.#o.host.historyWritten(remote);
+        }
         if (local === null || this.#status.lastError !== null) this.#o.log('info', `replication: streaming from ${this.#o.primaryUrl} at LSN ${from} (timeline ${remote.entries.at(-1)!.id})`);
         this.#status.lastError = null;
         return false;
