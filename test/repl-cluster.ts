@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { SEGMENT_RE, readRecord } from '../ts/engine/format.js';
+import { SEGMENT_RE, decodeControl, readRecord } from '../ts/engine/format.js';
 import { open, type Store } from '../ts/store/store.js';
 import { systemView } from '../ts/store/store.js';
 import type { ReplicationStatus } from '../ts/replication/node.js';
@@ -333,9 +333,14 @@ export function walRecords(dir: string): Map<bigint, Buffer> {
   return out;
 }
 
-/** The highest LSN in a stopped node's WAL (its shutdown writes included). */
+/**
+ * The highest LSN a stopped node wrote (its shutdown writes included): the last record in its
+ * WAL, or below the redo LSN of its last checkpoint when that removed every segment holding records.
+ */
 export function lastWalLsn(dir: string): bigint {
-  return [...walRecords(dir).keys()].at(-1) ?? 0n;
+  const inWal = [...walRecords(dir).keys()].at(-1) ?? 0n;
+  const redo = decodeControl(fs.readFileSync(path.join(dir, 'control'))).redoLsn;
+  return inWal > redo - 1n ? inWal : redo - 1n;
 }
 
 /**
@@ -352,15 +357,20 @@ export async function stopPrimaryThenStandby(primary: KvNode, standby: KvNode, k
 
 /**
  * The standby's WAL is the primary's, record for record (same bytes at the same LSNs) over
- * the LSNs both still hold, gap-free, and reaches at least `through`.
+ * the LSNs both still hold, gap-free, and reaches at least `through`. Returns how many
+ * records were compared. Safe on running nodes (a record being written is not read).
  */
 export function assertWalFollows(standbyDir: string, primaryDir: string, through: bigint): number {
   const s = walRecords(standbyDir);
   const p = walRecords(primaryDir);
+  const pFirst = [...p.keys()][0] ?? 0n;
   let compared = 0;
   for (const [lsn, bytes] of s) {
     const q = p.get(lsn);
-    if (!q) continue;
+    if (!q) {
+      if (lsn < pFirst) continue; // checkpointed away on the primary
+      throw new Error(`WAL record ${lsn} is on the standby ${standbyDir} but not on the primary ${primaryDir} (which holds ${pFirst}..${[...p.keys()].at(-1)})`);
+    }
     if (!q.equals(bytes)) throw new Error(`WAL record ${lsn} differs between ${standbyDir} and ${primaryDir}`);
     compared++;
   }

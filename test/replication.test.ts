@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open } from '../ts/store/store.js';
 import { type EngineName, ENGINES, tempDir } from './helpers.js';
-import { assertSameDump, caughtUp, dumpDir, flushedLsn, killAll, startNode, startPrimary } from './repl-cluster.js';
+import { assertSameDump, caughtUp, dumpDir, flushedLsn, killAll, lastWalLsn, startNode, startPrimary } from './repl-cluster.js';
 import { runLoad } from './repl-load.js';
 
 const test = suite('replication: convergence');
@@ -27,7 +27,6 @@ for (const [pe, se] of pairs) {
     const standby = await startNode(sdir, { engine: se, replicaOf: primary.url, apiKey: creds.replicator, standbyId: 's1' });
     const rdir = tempDir('repl-r');
     const replica = await open({ dir: rdir, engine: se, replicaOf: primary.url, apiKey: creds.replicator, standbyId: 'embedded', onLog: () => undefined });
-    let replicaClosed = false;
     try {
       const load = await runLoad(primary, creds.admin, { ms: 2500, clients: 8 });
       assert.ok(load.ok > 200, `the load did work: ${JSON.stringify(load)}`);
@@ -36,15 +35,17 @@ for (const [pe, se] of pairs) {
       await caughtUp(standby, creds.admin, last);
       for (let i = 0; i < 600 && replica.replication().appliedLsn < last; i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(replica.replication().appliedLsn >= last, `the embedded replica applied ${replica.replication().appliedLsn} of ${last}`);
-      // Some short TTLs have expired by now on every node; the long ones are compared exactly.
-      await new Promise((r) => setTimeout(r, 1300));
+      // The primary stops first: its followers get every record, its shutdown writes included.
+      assert.is(await primary.stop(), 0, primary.tail());
+      const end = lastWalLsn(primary.dir);
+      for (let i = 0; i < 600 && replica.replication().appliedLsn < end; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(replica.replication().appliedLsn >= end, `the embedded replica applied ${replica.replication().appliedLsn} of ${end}`);
+      await caughtUp(standby, creds.admin, end);
     } finally {
-      replicaClosed = true;
       await replica.close();
     }
-    assert.ok(replicaClosed);
     assert.is(await standby.stop(), 0, standby.tail());
-    assert.is(await primary.stop(), 0, primary.tail());
+    // By now the short TTLs (≤ 1.2 s) have expired everywhere; the long ones are compared exactly.
     const at = Date.now();
     const p = await dumpDir(primary.dir, pe, at);
     assert.ok([...p.keys()].some((k) => Buffer.from(k, 'hex').toString().includes('-ttl-long-')), 'long TTLs are compared');
