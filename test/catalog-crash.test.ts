@@ -10,6 +10,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthService, open } from '../ts/index.js';
+import { BUILTIN_ROLES } from '../ts/catalog/schema.js';
 import { ENGINES, tempDir } from './helpers.js';
 import { sleep, startChild } from './proc.js';
 
@@ -63,7 +64,7 @@ function show(m: Model): string {
 }
 
 function observe(auth: AuthService): Model {
-  const builtin = new Set(['admin', 'writer', 'reader']);
+  const builtin = new Set(BUILTIN_ROLES.map((r) => r.name));
   return {
     roles: new Set(auth.listRoles().map((r) => r.name).filter((r) => !builtin.has(r))),
     users: new Map(auth.listUsers().map((u) => [u.name, new Set(u.roles)])),
