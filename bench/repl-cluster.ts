@@ -51,6 +51,7 @@ export async function startPrimary(dir: string, engine: EngineKind, synchronousS
   const node = new ReplicationNode(store, { standbyId: 'primary', synchronousStandbys, synchronousTimeoutMs: 120_000 }, () => {});
   store._attachReplica(replicaHandle(node, store));
   node.start();
+  node.armCommitGate();
   const { config } = loadConfig([], {});
   const { app } = await buildServer({ ...config, dataDir: dir, logLevel: 'warn', auth: false, rateLimit: 0 }, store, null, node);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

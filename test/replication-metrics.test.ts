@@ -34,6 +34,7 @@ async function startNode(store: Store, cfg: { replicaOf?: string; standbyId: str
   const node = new ReplicationNode(store, { synchronousStandbys: 0, synchronousTimeoutMs: 10_000, ...cfg }, quiet);
   store._attachReplica(replicaHandle(node, store));
   node.start();
+  node.armCommitGate(); // as kvstored does once its own start-up writes are done
   const { config } = loadConfig([], {});
   const server = await buildServer({ ...config, dataDir: store._replication().dir, logLevel: 'silent', auth: false }, store, null, node);
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });

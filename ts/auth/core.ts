@@ -39,7 +39,7 @@ export interface AuthStats {
   auditPruned: number;
   /** Audit sink calls that threw. */
   auditSinkErrors: number;
-  /** Deferred audit records dropped because DEFERRED_MAX distinct ones were waiting already. */
+  /** Deferred audit records dropped: DEFERRED_MAX distinct ones were waiting already, or the store is a standby (read-only catalog). */
   auditDropped: number;
 }
 
@@ -150,14 +150,22 @@ export class AuthCore {
     this.pendingUsed = new Map();
     this.#deferred = new Map();
     const audit = [...deferred.values()].map(({ input, count }) => (count === 1 ? input : { ...input, detail: `${input.detail ?? ''} (x${count} in ${BACKGROUND_MS} ms)` }));
-    await this.catalog.mutate((s) => {
-      const changes: CatalogChange[] = [];
-      for (const [id, at] of used) {
-        const k = s.apiKeys.get(id);
-        if (k && (k.lastUsedAt ?? 0) < at) changes.push({ put: 'apiKey', record: { ...k, lastUsedAt: at } });
-      }
-      return { changes, audit, result: undefined, bumpEpoch: false };
-    });
+    try {
+      await this.catalog.mutate((s) => {
+        const changes: CatalogChange[] = [];
+        for (const [id, at] of used) {
+          const k = s.apiKeys.get(id);
+          if (k && (k.lastUsedAt ?? 0) < at) changes.push({ put: 'apiKey', record: { ...k, lastUsedAt: at } });
+        }
+        return { changes, audit, result: undefined, bumpEpoch: false };
+      });
+    } catch (err) {
+      // A standby's catalog is its primary's, replicated: nothing can be written to it here.
+      // Last-used times are the primary's to record; these audit records are dropped
+      // (counted). Throwing instead failed every standby's shutdown (auth.close()).
+      if ((err as KvError).code !== 'READ_ONLY') throw err;
+      this.stats.auditDropped += audit.length;
+    }
   }
 
   authFail(detail: string): KvError {

@@ -55,6 +55,8 @@ export class ReplicationNode {
   #receiver: WalReceiver | null = null;
   #role: 'primary' | 'standby';
   #promoting: Promise<void> | null = null;
+  /** Client writes wait for the synchronous standbys (armCommitGate was called). */
+  #gateArmed = false;
 
   constructor(store: Store<unknown, unknown>, config: ReplicationConfig, log: Log) {
     this.store = store;
@@ -93,10 +95,10 @@ export class ReplicationNode {
           await this.store._reset(fn);
           this.#history = readHistory(this.store._replication().dir);
         },
+        // Following a primary onto its newer timeline (no rewind needed): status() and a later
+        // promote() must build on that history, not on the one this node started with.
+        historyWritten: (h) => void (this.#history = h),
       },
-    });
-    this.#receiver.onProgress(() => {
-      if (this.#history === null) this.#history = readHistory(this.store._replication().dir);
     });
     this.#receiver.start();
   }
@@ -108,7 +110,20 @@ export class ReplicationNode {
       writeHistory(port.dir, this.#history);
       this.#log('info', `replication: new system ${this.#history.systemId}, timeline ${this.#history.entries[0]!.id}`);
     }
-    if (this.#config.synchronousStandbys > 0) this.store._setCommitGate((lsn) => this.quorum.wait(lsn));
+    if (this.#gateArmed && this.#config.synchronousStandbys > 0) this.store._setCommitGate((lsn) => this.quorum.wait(lsn));
+  }
+
+  /**
+   * From now on, on a primary with synchronous standbys, every write is acknowledged only
+   * once they confirmed it (and so after a promotion too). kvstored calls this after its own
+   * start-up writes (the first admin, catalog upgrades) and before it listens: no standby can
+   * connect before the server listens, so gating those writes would wait for ever (and the
+   * quorum's timer does not keep a process alive: kvstored exited 0 without a word). They
+   * are not acknowledged to any client, and reach the standbys like every other record.
+   */
+  armCommitGate(): void {
+    this.#gateArmed = true;
+    if (this.#role === 'primary') this.#becomePrimary();
   }
 
   /**

@@ -21,14 +21,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
-import { decodeControl } from '../engine/format.js';
+import { decodeControl, readRecord } from '../engine/format.js';
 import { KvError, isErrorCode } from '../errors.js';
 import { FrameKind, FrameReader, decodeJson, decodeU64Pair, protocolError, type Frame } from './frames.js';
 import { readHistory, writeHistory } from './history-file.js';
 import type { ReplicationPort } from './port.js';
 import { installBaseBackup, rewindWal } from './rewind.js';
 import { historyFromJson, planFollow, type History } from './timeline.js';
-import { lastLsn, type BaseBegin, type Hello } from './wal-sender.js';
+import type { BaseBegin, Hello } from './wal-sender.js';
 
 const MAX_IN_FLIGHT = 8;
 const BACKOFF_MIN_MS = 100;
@@ -46,6 +46,8 @@ export interface StandbyHost {
   port(): ReplicationPort;
   /** Closes the engine, runs fn on the closed directory, reopens the engine as a standby. */
   reset(fn: (dir: string) => void): Promise<void>;
+  /** The primary's history was adopted (written to timeline.json) without a reset. */
+  historyWritten(h: History): void;
 }
 
 export interface ReceiverOptions {
@@ -87,7 +89,8 @@ export class WalReceiver {
   #stopping = false;
   readonly #status: ReceiverStatus;
   #lastPrimaryClock = 0;
-  #caughtUpAt = 0;
+  /** When applied last reached the primary's LSN; until then, when this receiver was made (lag counts from there, not from 1970). */
+  #caughtUpAt = Date.now();
   #feedbackBusy = false;
   #feedbackAgain = false;
   #lastFeedbackAt = 0;
@@ -213,7 +216,7 @@ export class WalReceiver {
           switch (f.kind) {
             case FrameKind.WAL:
               if (base) throw protocolError('WAL frame inside a base backup');
-              this.#primaryAt(lastLsn(f.payload));
+              this.#primaryAt(walFrameLastLsn(f.payload));
               append(f.payload);
               if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
               break;
@@ -287,7 +290,10 @@ export class WalReceiver {
     const plan = planFollow({ history: local, lastLsn: from - 1n, redoLsn: redoOf(port.dir) }, { history: remote, lastLsn: BigInt(hello.durableLsn) });
     switch (plan.action) {
       case 'stream':
-        if (!sameHistory(local, remote)) writeHistory(port.dir, remote);
+        if (!sameHistory(local, remote)) {
+          writeHistory(port.dir, remote);
+          this.#o.host.historyWritten(remote);
+        }
         if (local === null || this.#status.lastError !== null) this.#o.log('info', `replication: streaming from ${this.#o.primaryUrl} at LSN ${from} (timeline ${remote.entries.at(-1)!.id})`);
         this.#status.lastError = null;
         return false;
@@ -358,6 +364,21 @@ export class WalReceiver {
   }
 }
 
+/**
+ * The LSN of a WAL frame's last record. WAL_BAD_RECORD unless the payload is a run of whole,
+ * CRC-valid records (the frame's own CRC only says it arrived as sent); nothing is appended.
+ */
+function walFrameLastLsn(payload: Buffer): bigint {
+  let lsn = 0n;
+  for (let at = 0; at < payload.length;) {
+    const r = readRecord(payload, at);
+    if (!r.ok) throw new KvError('WAL_BAD_RECORD', `WAL frame of ${payload.length} bytes: no valid record at byte ${at} (${r.reason})`);
+    lsn = r.lsn;
+    at = r.next;
+  }
+  return lsn;
+}
+
 function redoOf(dir: string): bigint {
   try {
     return decodeControl(fs.readFileSync(path.join(dir, 'control'))).redoLsn;
@@ -384,14 +405,17 @@ function errorFromProblem(status: number, text: string): KvError {
   return new KvError(status === 401 ? 'AUTH_FAILED' : status === 403 ? 'PERMISSION_DENIED' : 'IO_ERROR', `primary answered ${status}: ${detail}`);
 }
 
+/** Sleeps ms, or less if signal aborts. The abort listener goes either way (one per reconnect would pile up). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(t);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 

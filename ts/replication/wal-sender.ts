@@ -14,7 +14,9 @@
  *              durable.
  *   KEEPALIVE  after KEEPALIVE_MS without a WAL frame (durable LSN and clock: lag and liveness).
  *   ERROR      the stream cannot go on (e.g. WAL compacted mid-stream); then the body ends.
- * The stream never ends on its own otherwise; the standby closes it, or the server on shutdown.
+ * The stream never ends on its own otherwise; the standby closes it, or the server when it
+ * closes (`closing`), after sending every record flushed by then: kvstored closes the server
+ * after its last writes, so a standby connected at a clean shutdown has everything.
  * Backpressure: frames are produced by an async generator that fastify pulls, so a slow
  * standby holds at most one frame plus the socket buffers in the primary's memory.
  * Feedback goes on a separate request (the stream is one-way HTTP/1.1): it keeps proxies,
@@ -63,7 +65,7 @@ export interface WalSenderOptions {
   registry: StandbyRegistry;
   /** Throws (401/403 KvError) unless the request may replicate. */
   authorize: (request: FastifyRequest) => void;
-  /** Resolves when the server shuts down: every stream ends. */
+  /** Resolves when the server closes: every stream sends what is flushed, then ends. */
   closing: Promise<void>;
 }
 
@@ -167,7 +169,9 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
     const abort = () => wake?.();
     signal.addEventListener('abort', abort);
     try {
-      while (!signal.aborted) {
+      for (;;) {
+        // Once aborted (the server closes, or the standby went away), send what is flushed, then end.
+        const last = signal.aborted;
         if (next <= port.positions().flushedLsn) {
           const records = await port.readWal(next, WAL_FRAME_BYTES);
           if (records.length > 0) {
@@ -180,6 +184,7 @@ async function* frames(port: ReplicationPort, o: WalSenderOptions, standby: stri
             continue;
           }
         }
+        if (last) break;
         const woke = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(false), KEEPALIVE_MS);
           wake = () => {

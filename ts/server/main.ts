@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     throw err;
   }
   if (!standby) node.start();
+  node.armCommitGate();
   const server = await buildServer(config, store, auth, node);
   const { app } = server;
   log = (level, message) => app.log[level](message);
@@ -120,8 +121,14 @@ async function main(): Promise<void> {
     grpc?.setReady(false);
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     try {
-      await Promise.all([app.close(), grpc?.close()]);
+      // Order matters on a primary: requests finish, then the last catalog writes (API-key
+      // last-use times, deferred audit records), while the standbys still stream (with
+      // synchronous standbys those writes wait for them); then app.close() ends each stream
+      // after it has sent every record, so a standby has all this node wrote; then the store.
+      if (!(await server.drained(Math.max(config.requestTimeoutMs, 10_000)))) app.log.warn('requests still in flight after the request timeout: closing anyway');
+      await grpc?.close();
       await auth?.close();
+      await app.close();
       const t0 = Date.now();
       await store.close();
       app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');

@@ -18,6 +18,10 @@ import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 
+/** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
+const STREAM_ROUTE = '/v1/replication/stream';
+const FEEDBACK_ROUTE = '/v1/replication/feedback';
+
 /** One route as registered (HEAD routes fastify adds for GET included). */
 export interface RouteInfo {
   method: string;
@@ -32,8 +36,17 @@ export interface BuiltServer {
   metrics: Metrics | null;
   /** The rate limiters the routes count against; kvstored's gRPC port counts against the same. */
   limits: RateLimits;
-  /** false once shutdown begins: /ready answers 503 and load balancers drain. */
+  /**
+   * false once shutdown begins: /ready answers 503 (load balancers drain) and /v1 refuses new
+   * requests with NOT_READY. Replication streams go on until app.close() (see kvstored's
+   * shutdown order in main.ts).
+   */
   setReady(ready: boolean): void;
+  /**
+   * Resolves true once no request is in flight but replication streams, false if some still
+   * are after timeoutMs. kvstored waits for it before its last catalog writes.
+   */
+  drained(timeoutMs: number): Promise<boolean>;
 }
 
 export function readPem(field: string, file: string | undefined): Buffer | undefined {
@@ -46,7 +59,7 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
 }
 
 export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode): Promise<BuiltServer> {
-  // Resolved when shutdown begins: replication streams end so the server can close.
+  // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
   checkOptions('buildServer config', config, FIELDS.map((f) => f.name));
@@ -77,6 +90,9 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });
   });
   let ready = true;
+  // Requests in flight, replication streams aside (they end only when the server closes).
+  let inFlight = 0;
+  let onIdle: (() => void) | null = null;
   const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
 
@@ -85,6 +101,18 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   // Every response carries its request id. (A callback hook: cheaper than an async one.)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if (request.routeOptions.url !== STREAM_ROUTE && request.routeOptions.url !== FEEDBACK_ROUTE) {
+      inFlight++;
+      reply.raw.once('close', () => {
+        if (--inFlight === 0) onIdle?.();
+      });
+    }
+    done();
+  });
+  // Streams end when the server closes, after sending every record flushed by then (wal-sender.ts),
+  // so a standby connected at a clean shutdown has all the primary wrote, its last writes included.
+  app.addHook('preClose', (done) => {
+    endStreams();
     done();
   });
   if (metrics) {
@@ -122,14 +150,27 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   // The API in its own context, whose hook answers NOT_READY once shutdown begins: decided by
   // where a route is registered, not by matching the URL text.
   await app.register(async (v1) => {
-    v1.addHook('onRequest', (_request, _reply, done) => {
-      if (ready) done();
+    v1.addHook('onRequest', (request, _reply, done) => {
+      // A standby's feedback still counts while shutting down: it confirms the last writes.
+      if (ready || request.routeOptions.url === FEEDBACK_ROUTE) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
     await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined });
   }, { prefix: '/v1' });
-  return { app, routes, metrics, limits, setReady: (r) => {
-    ready = r;
-    if (!r) endStreams();
-  } };
+  return {
+    app, routes, metrics, limits,
+    setReady: (r) => void (ready = r),
+    drained: (timeoutMs) => new Promise<boolean>((resolve) => {
+      if (inFlight === 0) return resolve(true);
+      const timer = setTimeout(() => {
+        onIdle = null;
+        resolve(false);
+      }, timeoutMs);
+      onIdle = () => {
+        clearTimeout(timer);
+        onIdle = null;
+        resolve(true);
+      };
+    }),
+  };
 }
