@@ -617,12 +617,17 @@ export function systemView(store: Store<unknown, unknown>): SystemView {
 /** What a store opened with options O decodes an encoding option's part to (Buffer when absent). */
 type DecodedPart<O, P extends 'valueEncoding' | 'keyEncoding'> = P extends keyof O ? DecodedBy<O[P]> : Buffer;
 
+/** Unknown option names, each typed never. */
+type NoExtraKeys<O> = { readonly [P in Exclude<keyof O, keyof OpenOptions<unknown, unknown>>]: never };
+
 /**
  * Opens (creating or recovering) the store in options.dir. The store's types follow its
  * encodings: `open({ dir, valueEncoding: 'utf8' })` is a Store<string>; or name them,
- * `open<User>({ dir, valueEncoding: 'json' })`.
+ * `open<User>({ dir, valueEncoding: 'json' })`. (NoExtraKeys: a generic parameter loses
+ * TypeScript's excess-property check, so a misspelled option such as `engin` would type-check;
+ * typing every unknown key never keeps it a type error, as the runtime's UNKNOWN_OPTION.)
  */
-export function open<const O extends OpenOptions<unknown, unknown>>(options: O): Promise<Store<DecodedPart<O, 'valueEncoding'>, DecodedPart<O, 'keyEncoding'>>>;
+export function open<const O extends OpenOptions<unknown, unknown>>(options: O & NoExtraKeys<O>): Promise<Store<DecodedPart<O, 'valueEncoding'>, DecodedPart<O, 'keyEncoding'>>>;
 export function open<V, K = Buffer>(options: OpenOptions<V, K>): Promise<Store<V, K>>;
 export async function open(options: OpenOptions<unknown, unknown>): Promise<Store<unknown, unknown>> {
   const opts = resolveOptions(options);
