@@ -11,28 +11,10 @@
 import type { Command } from 'commander';
 import { type Cell, fields, isoTime, table, usage } from './common.js';
 import type { ApiClient } from './http-api.js';
+import type { ReplicationStatus } from '../replication/node.js';
 
-/** GET /v1/admin/replication (ts/replication/node.ts ReplicationStatus): LSNs as decimal strings. */
-export interface ClusterStatus {
-  role: 'primary' | 'standby';
-  systemId: string | null;
-  timeline: string | null;
-  history: Array<{ id: string; parent: string | null; switchLsn: string; timeMs: number }>;
-  nextLsn: string;
-  flushedLsn: string;
-  appliedLsn: string;
-  synchronousStandbys: number;
-  syncSet: string[];
-  standbys: Array<{
-    id: string; address: string; connectedAt: number; sentLsn: string; flushedLsn: string; appliedLsn: string;
-    lagLsn: string; lastFeedbackAt: number; baseBackups: number; synchronous: boolean;
-  }>;
-  receiver: {
-    connected: boolean; primaryUrl: string; primaryLsn: string; appliedLsn: string; lagLsn: string; lagMs: number; lastMessageAt: number;
-    lastError: { code: string; message: string } | null; stopped: { code: string; message: string } | null;
-    baseBackups: number; rewinds: number; streamErrors: number;
-  } | null;
-}
+/** GET /v1/admin/replication answers node.status(), LSNs as decimal strings: one type for both. */
+export type ClusterStatus = ReplicationStatus;
 
 /** What the cluster commands need from kvctl's program (kept there: one place for globals). */
 export interface ClusterContext {
