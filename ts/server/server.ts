@@ -15,6 +15,7 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
+import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 
@@ -75,7 +76,9 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: 16_384 },
     // A URL the router cannot decode (%FF in a key) is the client's mistake: a problem document, not fastify's default.
-    frameworkErrors: (err, request, reply) => void sendProblem(reply, request, Object.assign(err, { code: 'FST_ERR_BAD_URL' })),
+    frameworkErrors: problemFrameworkErrors,
+    // A request Node's parser refuses (broken request line, unknown method, headers too large) too.
+    clientErrorHandler: problemClientErrorHandler,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
