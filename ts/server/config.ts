@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { KvError } from '../errors.js';
+import { parseTrustProxy } from './trust-proxy.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -34,6 +35,7 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   rateLimit: number;
   loginRateLimit: number;
+  trustProxy: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessLog: boolean;
   metrics: boolean;
@@ -93,6 +95,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
   { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per client IP, and per principal (user or API key); 0 = unlimited' },
   { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
+  { name: 'trustProxy', kind: 'string', default: undefined, help: 'reverse proxies whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated (or loopback, linklocal, uniquelocal); the client IP for rate limits, audit and API-key allowlists is then the first address in it not on this list. Unset: the peer address, X-Forwarded-For ignored' },
   { name: 'logLevel', section: 'Logs and metrics', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
@@ -240,6 +243,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: replica_of must be an http(s) URL, got ${JSON.stringify(config.replicaOf)}`);
   }
+  parseTrustProxy(config.trustProxy);
   if (config.standbyId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.standbyId)) {
     throw new KvError('INVALID_ARGUMENT', 'config: standby_id must be 1..64 of A-Z a-z 0-9 . _ -');
   }

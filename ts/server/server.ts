@@ -15,6 +15,7 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
+import { parseTrustProxy } from './trust-proxy.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
@@ -68,6 +69,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   const key = readPem('tls_key', config.tlsKey);
   const ca = readPem('tls_ca', config.tlsCa);
   const https = cert && key ? { cert, key, ...(ca ? { ca } : {}), requestCert: config.tlsRequireClientCert, rejectUnauthorized: config.tlsRequireClientCert } : null;
+  const trustProxy = parseTrustProxy(config.trustProxy);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
@@ -86,6 +88,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     // Unknown query parameters and body fields are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',
+    // X-Forwarded-For is believed only from the listed proxies (trust-proxy.ts); request.ip is the client's.
+    ...(trustProxy ? { trustProxy } : {}),
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   const routes: RouteInfo[] = [];
