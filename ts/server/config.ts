@@ -39,6 +39,7 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessLog: boolean;
   metrics: boolean;
+  metricsAuth: 'none' | 'token';
   replicaOf: string | undefined;
   standbyId: string | undefined;
   replicationApiKey: string | undefined;
@@ -99,6 +100,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'logLevel', section: 'Logs and metrics', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
+  { name: 'metricsAuth', kind: ['none', 'token'], default: 'none', help: '/metrics open (none) or only for an API key or session of a user with the monitor or admin role (token); /health and /ready stay open' },
   {
     name: 'replicaOf', kind: 'string', default: undefined,
     section: 'Replication (docs/replication.md)\n'

@@ -16,6 +16,7 @@ import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { parseTrustProxy } from './trust-proxy.js';
+import { metricsGuard } from './metrics-auth.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
@@ -148,7 +149,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     return { status: 'ready', engine: store.stats().engine, auth: auth !== null };
   });
   if (metrics) {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const guard = metricsGuard(config.metricsAuth, auth);
+    app.get('/metrics', { schema: { hide: true }, ...(guard ? { preHandler: guard } : {}) }, async (_request, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.text();
     });
