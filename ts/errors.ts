@@ -22,6 +22,7 @@ export const ERRORS = {
   WAL_LSN_MISMATCH: { status: 409, message: 'The LSN does not continue the log' },
   WAL_BAD_RECORD: { status: 400, message: 'The bytes are not valid WAL records' },
   NOT_STANDBY: { status: 409, message: 'Only a standby can do that' },
+  LSN_EXHAUSTED: { status: 507, message: 'The store has used up its log sequence numbers: it takes no more writes' },
   NATIVE_UNAVAILABLE: { status: 500, message: 'The native engine could not be loaded' },
   DECODE_ERROR: { status: 500, message: "A stored key or value cannot be decoded with the store's encoding" },
   ENCODING_UNAVAILABLE: { status: 500, message: 'The encoding needs a package that is not installed' },

@@ -8,6 +8,12 @@ import { crc32c } from './js/crc32c.js';
 // WAL record header: crc u32 · length u32 · lsn u64 · kind u8.
 export const RECORD_HEADER = 4 + 4 + 8 + 1;
 export const MAX_RECORD_BODY = 256 * 1024 * 1024;
+/**
+ * The last LSN a record may get (native/core/wal_format.h kMaxLsn). LSNs are versions, and a
+ * version must fit a signed 64-bit integer (ifVersion's -1n means "unconditional"), so writes
+ * stop with LSN_EXHAUSTED here, long before the u64 counter could wrap.
+ */
+export const MAX_LSN = 0x7fff_ffff_ffff_ffffn;
 export const MAX_KEY_BYTES = 4096;
 export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 
