@@ -26,6 +26,7 @@ export interface ServerConfig {
   adminPasswordFile: string | undefined;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
+  masterKeyCommand: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsCa: string | undefined;
@@ -86,7 +87,8 @@ export const FIELDS: readonly Field[] = [
   { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
   { name: 'adminPasswordFile', kind: 'path', default: undefined, help: "file holding the first admin's password" },
   { name: 'masterKey', kind: 'string', default: undefined, noFile: true, help: '32-byte key (64 hex digits or base64) for user metadata encryption (environment only)' },
-  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key' },
+  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key (mode 0600, or 0640 owned by root)' },
+  { name: 'masterKeyCommand', kind: 'string', default: undefined, help: 'shell command whose standard output is the master key (like PostgreSQL ssl_passphrase_command); one source only' },
   { name: 'tlsCert', section: 'TLS', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
   { name: 'tlsKey', kind: 'path', default: undefined, help: 'TLS private key (PEM)' },
   { name: 'tlsCa', kind: 'path', default: undefined, help: 'CA bundle (PEM) that client certificates must chain to' },
