@@ -11,7 +11,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthService, open } from '../ts/index.js';
-import { ADMIN_PASSWORD, startKvstored } from './cli-proc.js';
+import { ADMIN_PASSWORD, KVCTL, runCli, startKvstored } from './cli-proc.js';
 import { ENGINES, repoRoot, tempDir } from './helpers.js';
 
 const KVSTORED = path.join(repoRoot, 'dist', 'ts', 'server', 'main.js');
@@ -90,6 +90,35 @@ test('a failing command, a file readable by others, and two sources at once are 
   const both = await failedStart(tempDir('mkc'), ['--master-key-file', keyFile, '--master-key-command', 'true']);
   assert.is(both.code, 1);
   assert.match(both.stderr, 'INVALID_ARGUMENT');
+});
+
+test('kvctl admin rotate-master-key (offline): the old key opens nothing afterwards, the new one does; refused while the server runs', async () => {
+  const dir = tempDir('mkrot');
+  const s = await startKvstored(dir, ['--master-key-file', keyFile]);
+  const busy = await runCli(KVCTL, ['--data-dir', dir, 'admin', 'rotate-master-key', '--old-key-file', keyFile, '--new-key-file', other]);
+  assert.is(busy.code, 2, busy.stderr);
+  assert.match(busy.stderr, 'stop kvstored first');
+  await s.stop();
+  const r = await runCli(KVCTL, ['--data-dir', dir, '--engine', ENGINES[0]!, 'admin', 'rotate-master-key', '--old-key-file', keyFile, '--new-key-command', `cat '${other}'`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, 'master key rotated');
+  for (const k of [keyFile, other]) assert.not.match(r.stdout + r.stderr, fs.readFileSync(k, 'utf8').trim());
+  const old = await failedStart(dir, ['--master-key-file', keyFile]);
+  assert.match(old.stderr, 'MASTER_KEY_MISMATCH');
+  const fresh = await startKvstored(dir, ['--master-key-file', other]);
+  try {
+    assert.is(await loginStatus(fresh.url), 200);
+  } finally {
+    await fresh.stop();
+  }
+  const db = await open({ dir, engine: ENGINES[0]! });
+  const auth = await AuthService.open(db);
+  try {
+    assert.ok(auth.listAudit({ limit: 50 }).entries.some((e) => e.action === 'master_key.rotate' && e.actor === 'kvctl'));
+  } finally {
+    await auth.close();
+    await db.close();
+  }
 });
 
 test.run();

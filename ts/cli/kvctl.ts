@@ -16,6 +16,7 @@ import {
   CliError, EXIT, type Cell, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, showKey, table, usage,
 } from './common.js';
 import { addCatalogShowCommands } from './catalog-show.js';
+import { addAdminCommands } from './admin-commands.js';
 import { addClusterCommands } from './cluster-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
@@ -611,6 +612,7 @@ Examples:
     });
 
   addCatalogShowCommands(user, role, audit, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
+  addAdminCommands(program, { dataDir, serverUrl, engine: (cmd) => g(cmd).engine, emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
   return program;
 }
