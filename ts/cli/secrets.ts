@@ -27,10 +27,12 @@ export async function readStdinBytes(): Promise<Buffer> {
 export function promptHidden(prompt: string): Promise<string> {
   const input = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     let line = '';
     const wasRaw = input.isRaw;
+    // Echo off before the prompt shows: whatever is typed (or pasted) once it is visible
+    // must not be echoed by the terminal in the moment before raw mode (test/password-tty.test.ts).
     input.setRawMode(true);
+    process.stderr.write(prompt);
     input.setEncoding('utf8');
     input.resume();
     const done = (err: Error | null): void => {

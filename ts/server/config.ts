@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { KvError } from '../errors.js';
+import { parseTrustProxy } from './trust-proxy.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -25,6 +26,7 @@ export interface ServerConfig {
   adminPasswordFile: string | undefined;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
+  masterKeyCommand: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsCa: string | undefined;
@@ -34,9 +36,11 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   rateLimit: number;
   loginRateLimit: number;
+  trustProxy: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessLog: boolean;
   metrics: boolean;
+  metricsAuth: 'none' | 'token';
   replicaOf: string | undefined;
   standbyId: string | undefined;
   replicationApiKey: string | undefined;
@@ -83,7 +87,8 @@ export const FIELDS: readonly Field[] = [
   { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
   { name: 'adminPasswordFile', kind: 'path', default: undefined, help: "file holding the first admin's password" },
   { name: 'masterKey', kind: 'string', default: undefined, noFile: true, help: '32-byte key (64 hex digits or base64) for user metadata encryption (environment only)' },
-  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key' },
+  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key (mode 0600, or 0640 owned by root)' },
+  { name: 'masterKeyCommand', kind: 'string', default: undefined, help: 'shell command whose standard output is the master key (like PostgreSQL ssl_passphrase_command); one source only' },
   { name: 'tlsCert', section: 'TLS', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
   { name: 'tlsKey', kind: 'path', default: undefined, help: 'TLS private key (PEM)' },
   { name: 'tlsCa', kind: 'path', default: undefined, help: 'CA bundle (PEM) that client certificates must chain to' },
@@ -93,9 +98,11 @@ export const FIELDS: readonly Field[] = [
   { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
   { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per client IP, and per principal (user or API key); 0 = unlimited' },
   { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
+  { name: 'trustProxy', kind: 'string', default: undefined, help: 'reverse proxies whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated (or loopback, linklocal, uniquelocal); the client IP for rate limits, audit and API-key allowlists is then the first address in it not on this list. Unset: the peer address, X-Forwarded-For ignored' },
   { name: 'logLevel', section: 'Logs and metrics', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
+  { name: 'metricsAuth', kind: ['none', 'token'], default: 'none', help: '/metrics open (none) or only for an API key or session of a user with the monitor or admin role (token); /health and /ready stay open' },
   {
     name: 'replicaOf', kind: 'string', default: undefined,
     section: 'Replication (docs/replication.md)\n'
@@ -247,6 +254,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: replica_of must be an http(s) URL, got ${JSON.stringify(config.replicaOf)}`);
   }
+  parseTrustProxy(config.trustProxy);
   if (config.standbyId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.standbyId)) {
     throw new KvError('INVALID_ARGUMENT', 'config: standby_id must be 1..64 of A-Z a-z 0-9 . _ -');
   }

@@ -10,6 +10,7 @@ import { KvError } from '../errors.js';
 import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
 import { packageVersion } from '../version.js';
+import { masterKeyFromConfig } from './master-key-source.js';
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer } from './server.js';
 import { ReplicationNode, catalogArrived, replicaHandle } from '../replication/node.js';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     return;
   }
   const adminPassword = secretFrom(config.adminPassword, config.adminPasswordFile, 'admin_password_file');
-  const masterKey = secretFrom(config.masterKey, config.masterKeyFile, 'master_key_file');
+  const masterKey = await masterKeyFromConfig(config);
 
   const logLines: Array<[string, string]> = [];
   // Until the server's logger exists, log lines wait here; then they go to it.

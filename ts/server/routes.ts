@@ -444,6 +444,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       const q = request.query as { limit?: number; before?: string };
       return a.listAudit({ ...(q.limit ? { limit: q.limit } : {}), ...(q.before ? { before: q.before } : {}) });
     });
+    // Oldest first from a time or after an entry id (kvctl audit export / tail --follow).
+    admin.get('/audit/export', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'integer', minimum: 0 }, after: { type: 'string', pattern: '^[0-9.]+$' }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } } } } }, async (request) => {
+      const q = request.query as { since?: number; after?: string; limit?: number };
+      return { entries: [...a.readAudit({ limit: q.limit ?? 1000, ...(q.since === undefined ? {} : { since: q.since }), ...(q.after ? { after: q.after } : {}) })] };
+    });
     admin.get('/settings', async () => a.getSettings());
     admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));
     admin.post('/signing-keys/rotate', async (request) => a.rotateSigningKey(ctx(request)));

@@ -15,6 +15,9 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
+import { parseTrustProxy } from './trust-proxy.js';
+import { metricsGuard } from './metrics-auth.js';
+import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 
@@ -67,6 +70,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   const key = readPem('tls_key', config.tlsKey);
   const ca = readPem('tls_ca', config.tlsCa);
   const https = cert && key ? { cert, key, ...(ca ? { ca } : {}), requestCert: config.tlsRequireClientCert, rejectUnauthorized: config.tlsRequireClientCert } : null;
+  const trustProxy = parseTrustProxy(config.trustProxy);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
@@ -75,7 +79,9 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: 16_384 },
     // A URL the router cannot decode (%FF in a key) is the client's mistake: a problem document, not fastify's default.
-    frameworkErrors: (err, request, reply) => void sendProblem(reply, request, Object.assign(err, { code: 'FST_ERR_BAD_URL' })),
+    frameworkErrors: problemFrameworkErrors,
+    // A request Node's parser refuses (broken request line, unknown method, headers too large) too.
+    clientErrorHandler: problemClientErrorHandler,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
@@ -83,6 +89,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     // Unknown query parameters and body fields are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',
+    // X-Forwarded-For is believed only from the listed proxies (trust-proxy.ts); request.ip is the client's.
+    ...(trustProxy ? { trustProxy } : {}),
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   const routes: RouteInfo[] = [];
@@ -141,7 +149,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     return { status: 'ready', engine: store.stats().engine, auth: auth !== null };
   });
   if (metrics) {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const guard = metricsGuard(config.metricsAuth, auth);
+    app.get('/metrics', { schema: { hide: true }, ...(guard ? { preHandler: guard } : {}) }, async (_request, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.text();
     });
