@@ -11,10 +11,13 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
 import { connect } from '../ts/client/index.js';
+import { helpText, loadConfig } from '../ts/server/config.js';
 import { codeOf } from './behaviour-cases.js';
 import { ADMIN_PASSWORD, type Credentials, type KvNode, caughtUp, flushedLsn, killAll, startNode, startPrimary } from './repl-cluster.js';
-import { tempDir } from './helpers.js';
+import { repoRoot, tempDir } from './helpers.js';
 
 const test = suite('routing: writes through a standby');
 
@@ -205,6 +208,21 @@ test('stale reads (the default, or consistency=stale) are local and say the LSN 
   assert.is((await fwd.api('GET', '/v1/kv/f/b1?consistency=eventual', { key: creds.admin })).status, 400);
   assert.is((await fwd.api('GET', '/v1/kv/f/b1', { key: creds.admin, headers: { 'x-kvstore-consistency': 'sometimes' } })).status, 400);
   assert.is((await fwd.api('GET', '/v1/kv/f/b1?consistency=stale', { key: creds.admin, headers: { 'x-kvstore-consistency': 'linearizable' } })).status, 400);
+});
+
+test('settings: standby_writes, forward_timeout_ms, linearizable_read_timeout_ms from defaults, file, environment and flags; bad values refused; the example file sets the defaults', () => {
+  const d = loadConfig([], {}).config;
+  assert.equal([d.standbyWrites, d.forwardTimeoutMs, d.linearizableReadTimeoutMs], ['forward', 30_000, 5000]);
+  const dir = tempDir('route-cfg');
+  const file = path.join(dir, 'k.toml');
+  fs.writeFileSync(file, 'standby_writes = "refuse"\nforward_timeout_ms = 1000\n');
+  const c = loadConfig(['--config', file, '--linearizable-read-timeout-ms', '250'], { KVSTORE_STANDBY_WRITES: 'redirect' }).config;
+  assert.equal([c.standbyWrites, c.forwardTimeoutMs, c.linearizableReadTimeoutMs], ['redirect', 1000, 250]);
+  assert.throws(() => loadConfig(['--standby-writes', 'proxy'], {}), /standby_writes .* must be one of forward, redirect, refuse/);
+  assert.throws(() => loadConfig(['--forward-timeout-ms', '0'], {}), /forward_timeout_ms/);
+  const example = loadConfig(['--config', path.join(repoRoot, 'deploy', 'kvstored.example.toml')], {}).config;
+  assert.equal([example.standbyWrites, example.forwardTimeoutMs, example.linearizableReadTimeoutMs], [d.standbyWrites, d.forwardTimeoutMs, d.linearizableReadTimeoutMs]);
+  assert.match(helpText(), /Routing on a standby[^]*--standby-writes <forward\|redirect\|refuse>/);
 });
 
 test.run();
