@@ -51,6 +51,13 @@ test('forward: put, put with TTL, CAS (match, mismatch, create-only), delete, in
   assert.is(put.headers.get('etag'), `"${v1}"`);
   assert.equal(await onPrimary('f/a'), { status: 200, text: 'A1', etag: `"${v1}"` });
 
+  // A streamed body (chunked, no content-length) is forwarded as it comes.
+  const chunks = ['chunk-1 ', 'chunk-2 ', 'chunk-3'];
+  const body = new ReadableStream<Uint8Array>({ pull: (c) => void (chunks.length ? c.enqueue(Buffer.from(chunks.shift()!)) : c.close()) });
+  const chunked = await fetch(`${fwd.url}/v1/kv/f/chunked`, { method: 'PUT', headers: { 'x-api-key': creds.admin }, body, duplex: 'half' } as RequestInit);
+  assert.is(chunked.status, 200, await chunked.text());
+  assert.is((await onPrimary('f/chunked')).text, 'chunk-1 chunk-2 chunk-3');
+
   const ttl = await fwd.api('PUT', '/v1/kv/f/ttl?ttl=60', { key: creds.admin, raw: 'T' });
   assert.is(ttl.status, 200, ttl.text);
   assert.ok((await primary.api('GET', '/v1/kv/f/ttl', { key: creds.admin })).headers.get('x-expires-at'), 'the TTL (query string) reached the primary');

@@ -25,7 +25,8 @@ export const PRIMARY_HEADER = 'x-kvstore-primary';
 
 /** The credentials alone (a read index asks for no more). */
 export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'] as const;
-const PASS_REQUEST = ['authorization', 'x-api-key', 'content-type', 'content-length', 'transfer-encoding', 'if-match', 'if-none-match', 'accept', 'user-agent'] as const;
+// transfer-encoding is not passed: undici frames the body itself (chunked when there is no content-length).
+const PASS_REQUEST = ['authorization', 'x-api-key', 'content-type', 'content-length', 'if-match', 'if-none-match', 'accept', 'user-agent'] as const;
 const PASS_RESPONSE = ['content-type', 'etag', 'x-expires-at', 'retry-after', 'location', 'www-authenticate'] as const;
 
 /** Error codes meaning the connection was never made: the primary saw nothing. */

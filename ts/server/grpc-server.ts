@@ -27,6 +27,7 @@ import { readPem } from './server.js';
 import type { ClusterView } from './cluster-view.js';
 import { PRIMARY_HEADER } from './forward.js';
 import { ROUTING_CODES } from './problem.js';
+import { primaryOrigin } from './routing.js';
 
 /** What a handler knows of its caller. */
 export interface CallContext {
@@ -128,10 +129,10 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
       }
       const view = deps.view;
       if (opts.write && view && !view.isWritablePrimary()) {
-        primaryUrl = view.primaryUrl();
+        primaryUrl = primaryOrigin(view.primaryUrl());
         throw new KvError('NOT_PRIMARY', primaryUrl === null
           ? 'this node is not the primary and no primary is known right now; retry'
-          : `this node is not the primary: send writes to ${new URL(primaryUrl).origin} (its HTTP API; gRPC writes are not forwarded)`);
+          : `this node is not the primary: send writes to ${primaryUrl} (its HTTP API; gRPC writes are not forwarded)`);
       }
       return handler(call.request, { principal, ip });
     };
@@ -148,7 +149,7 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
         else if (kv.code === 'AUTH_FAILED' || kv.code === 'PERMISSION_DENIED') log.info({ code: kv.code, reason: typeof kv.cause === 'string' ? kv.cause : undefined, grpc: `${service}/${method}`, requestId }, 'request refused');
         const e = toServiceError(kv, retryAfter ?? (ROUTING_CODES.has(kv.code) ? 1 : undefined));
         e.metadata.set('x-request-id', requestId);
-        if (primaryUrl !== null) e.metadata.set(PRIMARY_HEADER, new URL(primaryUrl).origin);
+        if (primaryUrl !== null) e.metadata.set(PRIMARY_HEADER, primaryUrl);
         finish(e.code);
         callback(e);
       },

@@ -10,3 +10,8 @@ export type { Problem } from './problem.js';
 export { startGrpcServer } from './grpc-server.js';
 export type { GrpcDeps, RunningGrpc } from './grpc-server.js';
 export { RateLimits } from './limiter.js';
+export type { ClusterView } from './cluster-view.js';
+export { replicationView } from './replication-view.js';
+export { Router, isPrimaryOnly } from './routing.js';
+export type { Consistency, RoutingOptions, StandbyWrites } from './routing.js';
+export type { ReadRouting } from './routes.js';

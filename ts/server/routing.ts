@@ -64,8 +64,15 @@ export interface RoutingOptions {
 
 const POLL_MS = 20;
 
-function origin(url: string): string {
-  return new URL(url).origin;
+/** The origin of a view's URL; null when it is not an http(s) URL (a view's bug must not become a 500 or a request sent anywhere). */
+export function primaryOrigin(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 export class Router {
@@ -91,8 +98,7 @@ export class Router {
     if (route === undefined || !isPrimaryOnly(request.method, route)) return false;
     const { view } = this.#o;
     if (view.isWritablePrimary()) return false;
-    const primaryUrl = view.primaryUrl();
-    const primary = primaryUrl === null ? null : origin(primaryUrl);
+    const primary = primaryOrigin(view.primaryUrl());
     if (request.headers[FORWARDED_HEADER] !== undefined) {
       throw new KvError('NOT_PRIMARY', `this node is not the primary and does not forward a forwarded request again${primary ? ` (its primary is ${primary})` : ''}; retry`);
     }
@@ -137,10 +143,10 @@ export class Router {
       await view.confirmLeadership();
       return;
     }
-    const primaryUrl = view.primaryUrl();
-    if (primaryUrl === null) throw new KvError('NOT_PRIMARY', 'a linearizable read needs the primary, and none is known right now; retry, or read with consistency=stale');
+    const primary = primaryOrigin(view.primaryUrl());
+    if (primary === null) throw new KvError('NOT_PRIMARY', 'a linearizable read needs the primary, and none is known right now; retry, or read with consistency=stale');
     const deadline = Date.now() + this.#o.linearizableReadTimeoutMs;
-    const index = await this.#readIndexFrom(origin(primaryUrl), request);
+    const index = await this.#readIndexFrom(primary, request);
     await this.#waitApplied(index, deadline);
   }
 
@@ -198,8 +204,8 @@ export class Router {
   async readIndex(): Promise<bigint> {
     const { view } = this.#o;
     if (!view.isWritablePrimary()) {
-      const p = view.primaryUrl();
-      throw new KvError('NOT_PRIMARY', `this node is not the primary${p ? `; ask ${origin(p)}` : ''}`);
+      const p = primaryOrigin(view.primaryUrl());
+      throw new KvError('NOT_PRIMARY', `this node is not the primary${p ? `; ask ${p}` : ''}`);
     }
     const lsn = this.#o.appliedLsn();
     await view.confirmLeadership();
