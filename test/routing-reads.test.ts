@@ -128,6 +128,9 @@ test(`linearizable reads on a standby see every write acknowledged before them (
     await client.close();
   }
   console.log(`  ${ROUNDS} rounds: every linearizable read saw its write; the stale read right before it was behind ${staleBehind} time(s)`);
+  const m = (await standby.api('GET', '/metrics')).text;
+  assert.is(Number(/^kvstore_routing_linearizable_reads_total\{node="standby",outcome="ok"\} (\d+)$/m.exec(m)?.[1]), ROUNDS + 1, 'every linearizable read on the standby counted');
+  assert.match(m, new RegExp(`^kvstore_routing_read_index_wait_seconds_count ${ROUNDS + 1}$`, 'm'));
 
   // The read index: the primary's applied LSN, for any authenticated principal; NOT_PRIMARY on a standby.
   const last = await flushedLsn(primary, creds.admin);
@@ -175,6 +178,7 @@ test('a standby that cannot catch up answers READ_INDEX_TIMEOUT within lineariza
     assert.match(r.json<{ detail: string }>().detail, 'did not catch up');
     assert.ok(took >= 450 && took < 4000, `answered after ${took} ms (timeout 500 ms)`);
     assert.is((await standby.api('GET', '/v1/kv/lag/k', { key: creds.admin })).status, 404, 'a stale read is still served, from before the write');
+    assert.match((await standby.api('GET', '/metrics')).text, /^kvstore_routing_linearizable_reads_total\{node="standby",outcome="READ_INDEX_TIMEOUT"\} 1$/m);
     p.thaw();
     const again = await standby.api('GET', '/v1/kv/lag/k?consistency=linearizable', { key: creds.admin });
     assert.equal([again.status, again.text], [200, 'new']);

@@ -217,6 +217,19 @@ test('stale reads (the default, or consistency=stale) are local and say the LSN 
   assert.is((await fwd.api('GET', '/v1/kv/f/b1?consistency=stale', { key: creds.admin, headers: { 'x-kvstore-consistency': 'linearizable' } })).status, 400);
 });
 
+test('metrics: each standby counts what it did with the writes it could not take', async () => {
+  const sample = async (n: KvNode, name: string): Promise<number> => {
+    const text = (await n.api('GET', '/metrics')).text;
+    const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+    return Number(line?.split(' ').at(-1) ?? NaN);
+  };
+  assert.ok(await sample(fwd, 'kvstore_routing_writes_total{outcome="forwarded"}') >= 20, 'forwarded writes counted');
+  assert.ok(await sample(fwd, 'kvstore_routing_writes_total{outcome="not_primary"}') >= 1, 'the looped request counted');
+  assert.ok(await sample(redir, 'kvstore_routing_writes_total{outcome="redirected"}') >= 5, 'redirects counted');
+  assert.ok(await sample(refuse, 'kvstore_routing_writes_total{outcome="refused"}') >= 2, 'refusals counted');
+  assert.is(await sample(primary, 'kvstore_routing_writes_total{outcome="forwarded"}'), 0, 'the primary routes nothing');
+});
+
 test('settings: standby_writes, forward_timeout_ms, linearizable_read_timeout_ms from defaults, file, environment and flags; bad values refused; the example file sets the defaults', () => {
   const d = loadConfig([], {}).config;
   assert.equal([d.standbyWrites, d.forwardTimeoutMs, d.linearizableReadTimeoutMs], ['forward', 30_000, 5000]);

@@ -60,6 +60,14 @@ export interface RoutingOptions {
   onProgress?: (fn: () => void) => () => void;
   /** Counts a routed request against the client IP's rate limit; the seconds to wait, 0 = go. */
   ipLimit?: (ip: string) => number;
+  /** Where outcomes are counted (kvstored's /metrics). */
+  metrics?: RoutingMetrics | null;
+}
+
+export interface RoutingMetrics {
+  routedWrites: { inc(labels: { outcome: string }): void };
+  linearizableReads: { inc(labels: { node: string; outcome: string }): void };
+  readIndexWait: { observe(seconds: number): void };
 }
 
 const POLL_MS = 20;
@@ -96,8 +104,21 @@ export class Router {
   async routeWrite(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const route = request.routeOptions.url;
     if (route === undefined || !isPrimaryOnly(request.method, route)) return false;
+    if (this.#o.view.isWritablePrimary()) return false;
+    const m = this.#o.metrics;
+    try {
+      await this.#route(request, reply, route);
+      m?.routedWrites.inc({ outcome: this.#o.standbyWrites === 'forward' ? 'forwarded' : 'redirected' });
+      return true;
+    } catch (err) {
+      const code = (err as KvError).code;
+      m?.routedWrites.inc({ outcome: code === 'READ_ONLY' ? 'refused' : String(code ?? 'internal').toLowerCase() });
+      throw err;
+    }
+  }
+
+  async #route(request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> {
     const { view } = this.#o;
-    if (view.isWritablePrimary()) return false;
     const primary = primaryOrigin(view.primaryUrl());
     if (request.headers[FORWARDED_HEADER] !== undefined) {
       throw new KvError('NOT_PRIMARY', `this node is not the primary and does not forward a forwarded request again${primary ? ` (its primary is ${primary})` : ''}; retry`);
@@ -114,7 +135,7 @@ export class Router {
     const path = request.raw.url ?? route;
     if (this.#o.standbyWrites === 'redirect') {
       reply.code(307).header('location', primary + path).header(PRIMARY_HEADER, primary).send();
-      return true;
+      return;
     }
     const h = request.headers;
     const hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
@@ -122,7 +143,6 @@ export class Router {
       primary, method: request.method, path, incoming: h, requestId: request.id, body: hasBody ? request.raw : null, what: `${request.method} ${path.split('?')[0]}`,
     });
     reply.code(r.status).headers(r.headers).header(PRIMARY_HEADER, primary).send(r.body);
-    return true;
   }
 
   /** The consistency a read asks for: `consistency` in the query or the header (both: the same), default stale. */
@@ -138,11 +158,21 @@ export class Router {
   /** Resolves when a read may be served here with the consistency it asks for (see the file comment). */
   async readBarrier(request: FastifyRequest): Promise<void> {
     if (this.consistencyOf(request) === 'stale') return;
-    const { view } = this.#o;
-    if (view.isWritablePrimary()) {
-      await view.confirmLeadership();
-      return;
+    const m = this.#o.metrics;
+    const node = this.#o.view.isWritablePrimary() ? 'primary' : 'standby';
+    const t0 = process.hrtime.bigint();
+    try {
+      await (node === 'primary' ? this.#o.view.confirmLeadership() : this.#catchUp(request));
+      m?.linearizableReads.inc({ node, outcome: 'ok' });
+      if (node === 'standby') m?.readIndexWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    } catch (err) {
+      m?.linearizableReads.inc({ node, outcome: (err as KvError).code ?? 'INTERNAL' });
+      throw err;
     }
+  }
+
+  async #catchUp(request: FastifyRequest): Promise<void> {
+    const { view } = this.#o;
     const primary = primaryOrigin(view.primaryUrl());
     if (primary === null) throw new KvError('NOT_PRIMARY', 'a linearizable read needs the primary, and none is known right now; retry, or read with consistency=stale');
     const deadline = Date.now() + this.#o.linearizableReadTimeoutMs;

@@ -114,6 +114,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     appliedLsn: () => store._replication().positions().appliedLsn,
     ...(replication ? { onProgress: (fn: () => void) => replication.onProgress(fn) } : {}),
     ipLimit: (ip) => limits.ip.hit(ip),
+    metrics,
   });
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
