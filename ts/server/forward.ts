@@ -36,6 +36,8 @@ const NOT_SENT = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
+const CONNECT_TIMEOUT_MS = 3000;
+
 export interface ForwardTls {
   ca?: Buffer | undefined;
   cert?: Buffer | undefined;
@@ -66,7 +68,7 @@ export class Forwarder {
     this.#agent = new Agent({
       connections: 64,
       keepAliveTimeout: 10_000,
-      connect: { timeout: Math.min(timeoutMs, 3000), ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) },
+      connect: { timeout: Math.min(timeoutMs, CONNECT_TIMEOUT_MS), ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) },
     });
   }
 
@@ -93,6 +95,8 @@ export class Forwarder {
       res = await this.#agent.request({
         origin: o.primary, path: o.path, method: o.method as 'POST', headers, body: o.body as never,
         headersTimeout: timeout, bodyTimeout: timeout,
+        // An overall bound too: a request queued behind a full pool has no headers timer yet.
+        signal: AbortSignal.timeout(timeout + CONNECT_TIMEOUT_MS),
       });
       status = res.statusCode;
       resHeaders = res.headers as IncomingHttpHeaders;
