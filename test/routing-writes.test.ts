@@ -16,6 +16,7 @@ import path from 'node:path';
 import { connect } from '../ts/client/index.js';
 import { helpText, loadConfig } from '../ts/server/config.js';
 import { codeOf } from './behaviour-cases.js';
+import { KVCTL, runCli } from './cli-proc.js';
 import { ADMIN_PASSWORD, type Credentials, type KvNode, caughtUp, flushedLsn, killAll, startNode, startPrimary } from './repl-cluster.js';
 import { repoRoot, tempDir } from './helpers.js';
 
@@ -156,6 +157,14 @@ test('redirect: 307 with Location on the primary, nothing written by the standby
   } finally {
     await c.close();
   }
+  // kvctl follows the redirect too; its reads on the standby stay local.
+  const env = { KVCTL_CONFIG_DIR: tempDir('route-kvctl'), KVCTL_API_KEY: creds.admin };
+  const put = await runCli(KVCTL, ['--url', redir.url, 'put', 'r/kvctl', 'via kvctl'], { env });
+  assert.is(put.code, 0, put.stderr);
+  assert.is((await onPrimary('r/kvctl')).text, 'via kvctl');
+  const denied = await runCli(KVCTL, ['--url', redir.url, 'put', 'r/kvctl', 'no'], { env: { ...env, KVCTL_API_KEY: readOnlyKey } });
+  assert.is(denied.code, 3, denied.stderr);
+  assert.match(denied.stderr, 'PERMISSION_DENIED');
   const ro = connect({ url: redir.url, apiKey: readOnlyKey });
   assert.is(await codeOf(() => ro.put('r/ro', 'no')), 'PERMISSION_DENIED', 'the primary decides after the redirect too');
   await ro.close();
