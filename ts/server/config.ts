@@ -165,6 +165,8 @@ function convert(field: Field, raw: unknown, from: string): string | number | bo
 export interface Parsed {
   config: ServerConfig;
   help: boolean;
+  /** --version / -V: print the package version and exit. */
+  version: boolean;
   /** Where each setting came from, for the start-up log (never the secret values). */
   sources: Record<string, string>;
 }
@@ -179,10 +181,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const flags = new Map<Field, string>();
   let configFile = env.KVSTORE_CONFIG;
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       help = true;
+      continue;
+    }
+    if (a === '--version' || a === '-V') {
+      version = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -202,7 +209,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (v === undefined) throw new KvError('INVALID_ARGUMENT', `config: ${name} needs a value`);
     flags.set(field, v);
   }
-  if (help) return { config: values as unknown as ServerConfig, help, sources };
+  if (help || version) return { config: values as unknown as ServerConfig, help, version, sources };
 
   if (configFile) {
     let text: string;
@@ -259,7 +266,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
   }
-  return { config, help, sources };
+  return { config, help, version, sources };
 }
 
 export function helpText(): string {
@@ -267,6 +274,7 @@ export function helpText(): string {
     'kvstored — the KVStore++ server',
     '',
     'Usage: kvstored [--config file.toml] [flags]',
+    '       kvstored --version | --help',
     '',
     'Each setting comes from (later wins): its default, the TOML file (--config or',
     'KVSTORE_CONFIG), the environment variable, the flag. Booleans take --flag / --no-flag.',
