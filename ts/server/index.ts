@@ -14,6 +14,7 @@ export type { Limiter } from './limiter.js';
 export type { Metrics } from './metrics.js';
 export type { ClusterView } from './cluster-view.js';
 export { replicationView } from './replication-view.js';
+export type { RoleSource } from './replication-view.js';
 export { Router, isPrimaryOnly } from './routing.js';
 export type { Consistency, RoutingMetrics, RoutingOptions, StandbyWrites } from './routing.js';
 export type { ForwardTls } from './forward.js';
