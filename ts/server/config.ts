@@ -50,6 +50,9 @@ export interface ServerConfig {
   replicationKey: string | undefined;
   synchronousStandbys: number;
   synchronousTimeoutMs: number;
+  standbyWrites: 'forward' | 'redirect' | 'refuse';
+  forwardTimeoutMs: number;
+  linearizableReadTimeoutMs: number;
 }
 
 type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
@@ -119,6 +122,13 @@ export const FIELDS: readonly Field[] = [
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
   { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N, 0..64; 0 = asynchronous); on a standby it takes effect when the standby is promoted' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
+  {
+    name: 'standbyWrites', kind: ['forward', 'redirect', 'refuse'], default: 'forward',
+    section: 'Routing on a standby (docs/replication.md, "Routing on a standby")',
+    help: 'a write sent to a node that is not the primary: forward it to the primary and relay the answer, redirect (307 + Location), or refuse (READ_ONLY)',
+  },
+  { name: 'forwardTimeoutMs', kind: 'int', default: 30_000, min: 100, max: 3_600_000, help: 'a forwarded write: the most to wait for the primary\'s answer, ms (then OUTCOME_UNKNOWN); keep it above synchronous_timeout_ms' },
+  { name: 'linearizableReadTimeoutMs', kind: 'int', default: 5_000, min: 10, max: 600_000, help: 'a consistency=linearizable read on a standby: the most to wait for the primary\'s read index and for this node to apply up to it, ms (then READ_INDEX_TIMEOUT)' },
 ];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

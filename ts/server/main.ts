@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   if (config.grpcPort !== undefined) {
     try {
-      grpc = await startGrpcServer(config, config.grpcPort, { store, auth, metrics: server.metrics, limits: server.limits, log: app.log });
+      grpc = await startGrpcServer(config, config.grpcPort, { store, auth, metrics: server.metrics, limits: server.limits, log: app.log, view: server.router.view });
     } catch (err) {
       await app.close();
       await auth?.close();
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   app.log.info({
     url: address, ...(grpc ? { grpc: grpc.url } : {}), dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
     tuning: { intervalMs, shards, walSegmentBytes, checkpointWalBytes }, auth: config.auth, tls: config.tlsCert !== undefined,
-    role: node.role, ...(standby ? { replicaOf: config.replicaOf } : { synchronousStandbys: config.synchronousStandbys }),
+    role: node.role, ...(standby ? { replicaOf: config.replicaOf, standbyWrites: config.standbyWrites } : { synchronousStandbys: config.synchronousStandbys }),
   }, 'listening');
 }
 

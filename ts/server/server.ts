@@ -20,6 +20,9 @@ import { metricsGuard } from './metrics-auth.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
+import type { ClusterView } from './cluster-view.js';
+import { replicationView } from './replication-view.js';
+import { Router } from './routing.js';
 
 /** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
 const STREAM_ROUTE = '/v1/replication/stream';
@@ -45,6 +48,8 @@ export interface BuiltServer {
    * shutdown order in main.ts).
    */
   setReady(ready: boolean): void;
+  /** Where this node sends what it cannot serve itself (routing.ts). */
+  router: Router;
   /**
    * Resolves true once no request is in flight but replication streams, false if some still
    * are after timeoutMs. kvstored waits for it before its last catalog writes.
@@ -61,7 +66,12 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
   }
 }
 
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode): Promise<BuiltServer> {
+/**
+ * `clusterView` says who the primary is (cluster mode passes its own); by default it follows
+ * the replication role: a primary (or a node without replication) is the primary, a
+ * standby's primary is its replica_of URL (replication-view.ts).
+ */
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView): Promise<BuiltServer> {
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -103,6 +113,17 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   let onIdle: (() => void) | null = null;
   const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
+  const router = new Router({
+    view: clusterView ?? replicationView(replication ?? null, config.replicaOf),
+    standbyWrites: config.standbyWrites,
+    forwardTimeoutMs: config.forwardTimeoutMs,
+    linearizableReadTimeoutMs: config.linearizableReadTimeoutMs,
+    tls: { ca: readPem('replication_ca', config.replicationCa), cert: readPem('replication_cert', config.replicationCert), key: readPem('replication_key', config.replicationKey) },
+    appliedLsn: () => store._replication().positions().appliedLsn,
+    ...(replication ? { onProgress: (fn: () => void) => replication.onProgress(fn) } : {}),
+    ipLimit: (ip) => limits.ip.hit(ip),
+    metrics,
+  });
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
@@ -123,6 +144,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     endStreams();
     done();
   });
+  app.addHook('onClose', async () => router.close());
   if (metrics) {
     app.addHook('onResponse', (request, reply, done) => {
       metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -164,10 +186,16 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready || request.routeOptions.url === FEEDBACK_ROUTE) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined });
+    // A write this node cannot take goes to the primary (or is redirected or refused) before
+    // any local authentication: the primary decides (routing.ts).
+    v1.addHook('onRequest', async (request, reply) => {
+      if (await router.routeWrite(request, reply)) return reply;
+      return undefined;
+    });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router });
   }, { prefix: '/v1' });
   return {
-    app, routes, metrics, limits,
+    app, routes, metrics, limits, router,
     setReady: (r) => void (ready = r),
     drained: (timeoutMs) => new Promise<boolean>((resolve) => {
       if (inFlight === 0) return resolve(true);
