@@ -54,17 +54,13 @@ export function lockValue(state: LockRecord['state'], at: number): Buffer {
 /**
  * Step 4: takes the lock if its version is still `from`. Resolves true when taken (the put is
  * submitted; its durability is covered by the batch that follows), false when another thread
- * committed first. Waits one event loop turn: a failed CAS rejects at once, a good one only
- * when durable, so the turn tells them apart without waiting for the disk.
+ * committed first — decided at once by the engine (SystemView.claim), without waiting for the disk.
  */
 export async function acquire(sys: SystemView, from: bigint, wallNow: number): Promise<boolean> {
-  const put = sys.put(KEYS.lock, lockValue('busy', wallNow), { ifVersion: from });
-  let failure: unknown = null;
-  put.catch((err: unknown) => void (failure = err));
-  await new Promise((r) => setImmediate(r));
-  if (failure === null) return true;
-  if ((failure as { code?: unknown }).code === 'VERSION_MISMATCH') return false;
-  throw failure;
+  const put = sys.claim(KEYS.lock, lockValue('busy', wallNow), from);
+  if (put === null) return false;
+  put.catch(() => undefined); // a failed disk fails the batch that follows, which the caller awaits
+  return true;
 }
 
 /** Bounded exponential back-off with jitter: ~1, 2, 4 … 32 ms. */

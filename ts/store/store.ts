@@ -493,6 +493,17 @@ export class Store<V = Buffer, K = Buffer> {
       get: (k) => this.#get(key(k)),
       getEntry: (k) => this.#getEntry(key(k)),
       put: (k, v, o = {}) => this.#put(key, k, v, o),
+      claim: (k, v, ifVersion) => {
+        let lsn: bigint;
+        try {
+          lsn = this.#engine.put(key(k), toValue(v), 0, Store.#version(ifVersion), this.#opts.clock());
+        } catch (err) {
+          const e = toKvError(err);
+          if (e.code === 'VERSION_MISMATCH') return null;
+          throw e;
+        }
+        return this.#durable(lsn, { version: lsn });
+      },
       delete: (k, o = {}) => this.#delete(key, k, o),
       batch: (ops) => this.#batch(key, ops),
       scan: (o = {}) => this.#scan(o, true),
@@ -621,6 +632,13 @@ export interface SystemView {
   get(key: Key): Buffer | undefined;
   getEntry(key: Key): Entry | undefined;
   put(key: Key, value: Value, options?: PutOptions): Promise<{ version: bigint }>;
+  /**
+   * A compare-and-swap decided at once: null when the key's newest submitted version is not
+   * `ifVersion` (VERSION_MISMATCH), else the write's promise (settling when acknowledged). For
+   * the catalog lock, which must know now whether it holds the lock; put()'s refusal waits for
+   * the writes it reveals (see #refuse).
+   */
+  claim(key: Key, value: Value, ifVersion: bigint): Promise<{ version: bigint }> | null;
   delete(key: Key, options?: DeleteOptions): Promise<{ deleted: boolean }>;
   batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
   scan(options?: ScanOptions): Generator<[Buffer, Buffer]>;
