@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 
 const SCRIPT = [
+  "trap '' TERM INT HUP", // a signal to the whole process group must not stop the reaper first
   'declare -A P D',
   'while IFS= read -r line; do',
   '  op=${line:0:1}; a=${line:2}',
@@ -27,7 +28,8 @@ let reaper: ChildProcess | undefined;
 
 function send(line: string): void {
   if (!reaper) {
-    reaper = spawn('bash', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // Its own process group too: `timeout` and terminals signal the whole group.
+    reaper = spawn('bash', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     reaper.unref();
     (reaper.stdin as unknown as net.Socket).unref();
     reaper.on('error', () => undefined); // no bash: process.on('exit') below still runs
