@@ -59,6 +59,8 @@ export class ClusterAgent {
   #leaderGoneSince = 0;
   #stepDown: ((s: StepDown) => void) | null = null;
   #lastErrorLog = 0;
+  /** The leader URL and timeline the receiver was last pointed at. */
+  #followed = '';
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -102,6 +104,9 @@ export class ClusterAgent {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new KvError('CLOSED', 'the cluster agent is closed');
       try {
+        // A first call opens the connection, so the grant below (whose send time starts the
+        // fence clock) is not charged with connecting.
+        if (this.#lease === null) await this.etcd.get(this.keys.leader);
         const lease = await Lease.grant(this.etcd, {
           ttlMs: this.#o.leaseTtlMs, renewIntervalMs: this.#o.renewIntervalMs,
           onFence: (why) => this.#fenced(why),
@@ -245,9 +250,13 @@ export class ClusterAgent {
       this.#leader = leader;
       if (leader && leaderKv) {
         this.#leaderGoneSince = 0;
-        if (leader.nodeId !== this.#o.nodeId && node.primaryUrl !== leader.url) {
+        // A new leader, or the same one on a new timeline (it published the key before its
+        // promotion finished, and the receiver may be backing off from its "I am a standby").
+        const followed = `${leader.url} ${leader.timeline}`;
+        if (leader.nodeId !== this.#o.nodeId && (node.primaryUrl !== leader.url || this.#followed !== followed)) {
           this.#o.log('info', `cluster: following ${leader.nodeId} at ${leader.url} (timeline ${leader.timeline})`);
-          await node.follow(leader.url);
+          await node.follow(leader.url, node.primaryUrl === leader.url);
+          this.#followed = followed;
         }
         return;
       }
@@ -275,6 +284,8 @@ export class ClusterAgent {
     } catch (err) {
       this.#holdsLeader = false;
       await this.etcd.txn(this.leaderGuard(), [{ del: this.keys.leader }]).catch(() => false);
+      // The store may be half-promoted: reopen it as a standby (main.ts) rather than retry on it.
+      this.#stepDown?.({ reason: `the promotion failed: ${(err as Error).message}` });
       throw err;
     }
     this.#startPrimary();

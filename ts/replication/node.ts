@@ -102,9 +102,9 @@ export class ReplicationNode {
    * The running receiver stops after its current frame; the new one's HELLO decides whether
    * to stream on, rewind or re-bootstrap (planFollow), as at a start.
    */
-  async follow(url: string): Promise<void> {
+  async follow(url: string, restart = false): Promise<void> {
     if (this.#role !== 'standby') throw new KvError('NOT_STANDBY', 'a primary follows no one');
-    if (url === this.#primaryUrl && this.#receiver) return;
+    if (url === this.#primaryUrl && this.#receiver && !restart) return;
     const old = this.#receiver;
     this.#receiver = null;
     await old?.stop();
