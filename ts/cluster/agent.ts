@@ -279,6 +279,9 @@ export class ClusterAgent {
   async #takeOver(node: ReplicationNode, lease: Lease): Promise<void> {
     const t0 = this.#leaderGoneSince || Date.now();
     this.#holdsLeader = true;
+    // No standby's acknowledgement counts until this node has published its own set
+    // (sync-publisher.ts); the quorum would otherwise count any standby that connects first.
+    if (this.#o.synchronousStandbys > 0) node.quorum.setEligible([]);
     try {
       await node.promote();
     } catch (err) {

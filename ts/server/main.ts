@@ -11,6 +11,7 @@ import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer, type ClusterParts } from './server.js';
+import type { ClusterView } from './cluster-view.js';
 import { ClusterAgent, type StepDown } from '../cluster/agent.js';
 import { clusterView } from '../cluster/view.js';
 import { readHistory } from '../replication/history-file.js';
@@ -43,6 +44,7 @@ interface InstanceOptions {
   onNode?: ((node: ReplicationNode) => void) | undefined;
   commitGuard?: (() => void) | undefined;
   cluster?: ClusterParts | undefined;
+  view?: ClusterView | undefined;
   adminPassword: string | undefined;
   masterKey: string | undefined;
 }
@@ -109,7 +111,7 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
   }
   if (!standby) node.start();
   node.armCommitGate();
-  const server = await buildServer(config, store, auth, node, o.cluster);
+  const server = await buildServer(config, store, auth, node, o.view, o.cluster);
   const { app } = server;
   log = (level, message) => app.log[level](message);
   for (const [level, message] of logLines) app.log[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](message);
@@ -216,9 +218,9 @@ async function runCluster(config: ServerConfig, adminPassword: string | undefine
     advertiseUrl: new URL(config.advertiseUrl!).origin, leaseTtlMs: config.clusterLeaseTtlMs, renewIntervalMs: config.clusterRenewIntervalMs,
     synchronousStandbys: config.synchronousStandbys, log: (level, m) => log(level, m),
   });
+  const view = clusterView(agent);
   const parts: ClusterParts = {
     control: agent,
-    view: clusterView(agent),
     registerMetrics: (r) => agent.counters.register(r, () => agent.canAcknowledge(), () => agent.leaseTtlMs),
   };
   let stopping = false;
@@ -252,7 +254,7 @@ async function runCluster(config: ServerConfig, adminPassword: string | undefine
       }
       let steppedDown: Promise<StepDown> = new Promise(() => {});
       const instance = await startInstance(config, {
-        standby: !primary, adminPassword, masterKey, commitGuard: agent.commitGuard, cluster: parts,
+        standby: !primary, adminPassword, masterKey, commitGuard: agent.commitGuard, cluster: parts, view,
         onNode: (node) => void (steppedDown = agent.attach(node)),
       });
       log = instance.log;

@@ -63,12 +63,16 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
 /** Cluster mode's parts of the server (ts/cluster/): its routes' control and its metrics. */
 export interface ClusterParts {
   control: ClusterControl;
-  /** Request routing's view of the primary (ts/server/cluster-view.ts), from etcd. */
-  view: ClusterView;
   registerMetrics(registry: Metrics['registry']): void;
 }
 
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, cluster?: ClusterParts): Promise<BuiltServer> {
+/**
+ * `clusterView` says who the primary is (request routing reads it; cluster mode passes its own,
+ * ts/cluster/view.ts); `cluster`: cluster mode's routes and metrics.
+ */
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView, cluster?: ClusterParts): Promise<BuiltServer> {
+  // Request routing (branch routing) consumes clusterView; nothing here reads it yet.
+  void clusterView;
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
