@@ -96,6 +96,13 @@ test('kill -9 of the primary with a synchronous standby: a member of the sync se
   console.log(`  failover (kill -9 → first write acknowledged by ${leader}): ${resumeMs} ms; ${w.acked.length} writes acknowledged`);
   assert.ok(resumeMs < 6 * LEASE_TTL_MS, `writes resumed ${resumeMs} ms after the kill (bound ${6 * LEASE_TTL_MS} ms)`);
   await assertAllPresent(c.node(leader), c.key, w.acked, `the new primary ${leader}`);
+  // Its metrics: it leads, it took the key once, the failover histogram has that one sample.
+  const metrics = (await c.node(leader).api('GET', '/metrics')).text;
+  assert.match(metrics, /^kvstore_cluster_leader 1$/m);
+  assert.match(metrics, /^kvstore_cluster_leader_changes_total 1$/m);
+  assert.match(metrics, /^kvstore_cluster_failover_seconds_count 1$/m);
+  assert.match(metrics, /^kvstore_cluster_lease_renew_seconds_count [1-9]\d*$/m);
+  assert.match(metrics, /^kvstore_cluster_lease_ttl_seconds 1$/m);
   // The killed node restarts on its directory and port: it rejoins as a standby of the new
   // leader (rewinding what it had that was never acknowledged) and converges.
   await c.start('n1');

@@ -57,12 +57,32 @@ export class HaCluster {
     // then restarts synchronous (its SIGTERM revokes its lease; it takes the key again).
     if (!this.creds && this.sync > 0) {
       const first = await this.#spawn(id, 0);
-      this.creds = await credentials(first);
+      await this.#stableLeader(first);
+      this.creds = await credentials(first).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${this.tails()}`)));
       await first.stop();
     }
     const node = await this.#spawn(id, this.sync);
-    this.creds ??= await credentials(node);
+    if (!this.creds) await this.#stableLeader(node);
+    this.creds ??= await credentials(node).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${this.tails()}`)));
     return node;
+  }
+
+  /**
+   * Waits until `node` leads (its public /metrics says kvstore_cluster_leader 1) on two reads a
+   * lease apart. On a loaded machine a new primary's start-up can stall its event loop past the
+   * fence deadline: it then fences itself, restarts as a standby and is elected again
+   * (docs/cluster.md); the credentials are made once that has settled.
+   */
+  async #stableLeader(node: KvNode): Promise<void> {
+    const t0 = Date.now();
+    let streak = 0;
+    while (Date.now() - t0 < 20_000) {
+      const text = await node.api('GET', '/metrics', { timeoutMs: 2000 }).then((r) => r.text, () => '');
+      streak = /^kvstore_cluster_leader 1$/m.test(text) ? streak + 1 : 0;
+      if (streak >= 2) return;
+      await sleep(LEASE_TTL_MS);
+    }
+    throw new Error(`${node.url} did not lead steadily within 20 s\n${this.tails()}`);
   }
 
   async #spawn(id: string, sync: number): Promise<KvNode> {

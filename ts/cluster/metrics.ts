@@ -13,7 +13,8 @@ export class ClusterCounters {
   fences = 0;
   switchovers = 0;
   readonly etcdErrors = new Map<string, number>();
-  /** Observations not yet handed to a histogram (drained at scrape). */
+  /** The histograms of the current /metrics registry (null before the first), and what came before it. */
+  #hist: { renew: client.Histogram; failover: client.Histogram } | null = null;
   #renews: number[] = [];
   #failovers: number[] = [];
 
@@ -22,12 +23,14 @@ export class ClusterCounters {
   }
 
   renewed(seconds: number): void {
-    if (this.#renews.length < 10_000) this.#renews.push(seconds);
+    if (this.#hist) this.#hist.renew.observe(seconds);
+    else if (this.#renews.length < 10_000) this.#renews.push(seconds);
   }
 
   leaderChanged(failoverSeconds: number): void {
     this.leaderChanges++;
-    this.#failovers.push(failoverSeconds);
+    if (this.#hist) this.#hist.failover.observe(failoverSeconds);
+    else this.#failovers.push(failoverSeconds);
   }
 
   /** Registers the families in r; role(): 1 when this node is the primary with a live lease. */
@@ -46,11 +49,14 @@ export class ClusterCounters {
     });
     const renew = new client.Histogram({ name: 'kvstore_cluster_lease_renew_seconds', help: 'Round trip of successful lease keep-alives', buckets: RENEW_BUCKETS, registers: [r] });
     const failover = new client.Histogram({ name: 'kvstore_cluster_failover_seconds', help: 'From seeing the leader key gone to serving as the new primary, on the node that took over', buckets: FAILOVER_BUCKETS, registers: [r] });
-    // Histograms keep their own state: feed them what arrived since the last scrape.
-    const drain = (): void => {
-      for (const s of counters.#renews.splice(0)) renew.observe(s);
-      for (const s of counters.#failovers.splice(0)) failover.observe(s);
-    };
-    new client.Gauge({ name: 'kvstore_cluster_lease_ttl_seconds', help: 'The lease TTL etcd granted', registers: [r], collect() { drain(); this.set(leaseTtlMs() / 1000); } });
+    // Observations go to the histograms of the newest registry: one made for a new server
+    // instance (after a step-down) starts empty; those made before the first registry wait.
+    const prev = this.#hist;
+    this.#hist = { renew, failover };
+    if (!prev) {
+      for (const s of this.#renews.splice(0)) renew.observe(s);
+      for (const s of this.#failovers.splice(0)) failover.observe(s);
+    }
+    new client.Gauge({ name: 'kvstore_cluster_lease_ttl_seconds', help: 'The lease TTL etcd granted', registers: [r], collect() { this.set(leaseTtlMs() / 1000); } });
   }
 }
