@@ -110,6 +110,23 @@ test('kill -9 of the primary with a synchronous standby: a member of the sync se
   await assertAllPresent(c.node('n1'), c.key, w.acked, 'the restarted n1');
 });
 
+test('asynchronous cluster (synchronous_standbys 0): kill -9 of the primary elects the most advanced standby (ties: the smaller node id) and writes resume', async () => {
+  if (!etcd) return;
+  const c = await threeNodes(0);
+  const w = writers(() => c.node('n1'), c.key, 'async');
+  await sleep(800);
+  await w.stop();
+  // Let both standbys apply everything, so the rule's answer is known: equal LSNs, n2 wins the tie.
+  await c.waitFor('n1', (s) => s.members.filter((m) => m.role === 'standby').every((m) => m.lagLsn === '0' && m.healthy), 'standbys caught up');
+  const before = await c.status('n2');
+  assert.equal(before.syncSet, []);
+  await c.node('n1').kill9();
+  const after = await c.waitFor('n3', (s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000);
+  assert.is(after.leader!.nodeId, 'n2');
+  assert.is((await c.node('n2').api('PUT', '/v1/kv/after-async', { key: c.key, raw: 'x' })).status, 200);
+  await assertAllPresent(c.node('n2'), c.key, w.acked, 'n2');
+});
+
 test('a primary cut off from etcd stops acknowledging before its lease can expire; another node takes over with every acknowledged write; after healing the old primary rejoins as a standby', async () => {
   if (!etcd) return;
   // n1 reaches etcd only through proxies this test cuts; n2 and n3 directly.
