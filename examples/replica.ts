@@ -33,13 +33,14 @@ try {
 const shown = new Map<string, string>();
 let lastApplied = -1n;
 const tick = (): void => {
-  const r = db.replication();
-  if (r.appliedLsn === lastApplied) return;
+  let r: ReturnType<typeof db.replication>;
   let now: Map<string, string>;
   try {
+    r = db.replication();
+    if (r.appliedLsn === lastApplied) return;
     now = new Map([...db.scan()].map(([k, v]) => [k.toString(), v.toString()]));
   } catch {
-    return; // the directory is being reset (base backup, rewind): next tick
+    return; // the directory is being reset (base backup, rewind; replication() says CLOSED then too): next tick
   }
   lastApplied = r.appliedLsn;
   for (const [k, v] of now) if (shown.get(k) !== v) console.log(`replica: ${k} = ${v}`);

@@ -44,7 +44,7 @@ for (const engine of ENGINES) {
   });
 
   test('bootstrap: built-in roles and a signing key, no users, no default password', () => {
-    assert.equal(auth.listRoles().map((r) => r.name), ['admin', 'writer', 'reader', 'replicator']);
+    assert.equal(auth.listRoles().map((r) => r.name), ['admin', 'writer', 'reader', 'replicator', 'monitor']);
     // replicator may stream the WAL and nothing else: no data permissions of its own
     assert.equal(auth.listRoles().find((r) => r.name === 'replicator')?.permissions, []);
     assert.equal(auth.listUsers(), []);

@@ -420,6 +420,17 @@ void EngineHandle::AwaitDurable(Napi::Env env, uint64_t lsn) {
   state_->SetRef(env, true);
 }
 
+namespace {
+// The fast paths' LSN: a Number (cheaper than a BigInt) while it is exact, a BigInt past
+// 2^53 - 1, where a double would round it (a write's promise would then wait for an LSN
+// that never comes). The caller's BigInt() takes either.
+Napi::Value LsnValue(Napi::Env env, uint64_t lsn) {
+  constexpr uint64_t kMaxExactDouble = (uint64_t{1} << 53) - 1;
+  if (lsn <= kMaxExactDouble) return Napi::Number::New(env, static_cast<double>(lsn));
+  return Napi::BigInt::New(env, lsn);
+}
+}  // namespace
+
 Napi::Value EngineHandle::Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = CheckOpen(env);
@@ -683,7 +694,7 @@ Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
   Status s = e.Put(std::string_view(scratch_, klen), std::string_view(scratch_ + klen, vlen),
                    static_cast<uint64_t>(expires_at), if_version, now, &lsn);
   Submitted(env, s, lsn);
-  return Napi::Number::New(env, static_cast<double>(lsn));
+  return LsnValue(env, lsn);
 }
 
 Napi::Value EngineHandle::ScanP(const Napi::CallbackInfo& info) {
@@ -721,7 +732,7 @@ Napi::Value EngineHandle::DelS(const Napi::CallbackInfo& info) {
   uint64_t lsn = 0;
   Status s = e.Delete(std::string_view(scratch_, klen), if_version, now, &lsn);
   Submitted(env, s, lsn);
-  return Napi::Number::New(env, static_cast<double>(lsn));
+  return LsnValue(env, lsn);
 }
 
 }  // namespace kvstore

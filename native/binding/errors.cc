@@ -17,6 +17,7 @@ const char* StatusCodeName(const Status& s) {
     case Status::Code::kLsnMismatch: return "WAL_LSN_MISMATCH";
     case Status::Code::kBadRecord: return "WAL_BAD_RECORD";
     case Status::Code::kNotStandby: return "NOT_STANDBY";
+    case Status::Code::kLsnExhausted: return "LSN_EXHAUSTED";
   }
   return "IO_ERROR";
 }

@@ -26,6 +26,10 @@ Status Engine::AppendReplicated(std::string_view records, uint64_t first_lsn, ui
       return Status::BadRecord("replicated record at offset " + std::to_string(at) + " is not valid (" +
                                ReadResultName(rr) + ")");
     }
+    if (r.lsn > kMaxLsn) {
+      return Status::BadRecord("replicated record at offset " + std::to_string(at) + " carries LSN " + std::to_string(r.lsn) +
+                               ", past the last one a record may get");
+    }
     if (r.lsn != expect) {
       return Status::LsnMismatch("replicated record at offset " + std::to_string(at) + " carries LSN " +
                                  std::to_string(r.lsn) + " where " + std::to_string(expect) + " was expected");

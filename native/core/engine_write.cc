@@ -43,6 +43,10 @@ Status Engine::CheckWritable() const {
   if (closing_ || closed_) return Status::Closed("the store is closed");
   if (!failed_.ok()) return Status::IoError(failed_.message());
   if (role_.load() != Role::kPrimary) return Status::ReadOnly("this store is a standby: it takes writes only from its primary");
+  if (next_lsn_ > kMaxLsn) {
+    return Status::LsnExhausted("the next LSN " + std::to_string(next_lsn_) + " is past the last one a record may get (" +
+                                std::to_string(kMaxLsn) + "): this store takes no more writes; copy its data to a new store");
+  }
   return Status::Ok();
 }
 

@@ -25,6 +25,7 @@ class Status {
     kLsnMismatch,     // replicated records that do not continue the log (gap, duplicate)
     kBadRecord,       // replicated bytes that are not valid WAL records
     kNotStandby,      // a replication-only call on a primary (or a promoting standby)
+    kLsnExhausted,    // the next LSN would pass kMaxLsn: no more writes, reads go on
   };
 
   Status() = default;
@@ -47,6 +48,7 @@ class Status {
   static Status LsnMismatch(std::string msg) { return Status(Code::kLsnMismatch, std::move(msg)); }
   static Status BadRecord(std::string msg) { return Status(Code::kBadRecord, std::move(msg)); }
   static Status NotStandby(std::string msg) { return Status(Code::kNotStandby, std::move(msg)); }
+  static Status LsnExhausted(std::string msg) { return Status(Code::kLsnExhausted, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

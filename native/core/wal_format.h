@@ -44,6 +44,10 @@ enum RecordKind : uint8_t {
 
 constexpr size_t kRecordHeaderSize = 4 + 4 + 8 + 1;
 constexpr uint32_t kMaxRecordBody = 256u * 1024 * 1024;
+// The last LSN a record may get. LSNs are record versions, and a version must fit a signed
+// 64-bit integer (ifVersion takes -1 for "unconditional"), so writes stop with LsnExhausted
+// here, long before the uint64 counter could wrap. ts/engine/format.ts MAX_LSN is the same.
+constexpr uint64_t kMaxLsn = 0x7fffffffffffffffULL;
 constexpr uint32_t kMaxKeyBytes = 4096;
 constexpr uint32_t kMaxValueBytes = 16u * 1024 * 1024;
 

@@ -117,11 +117,12 @@ export async function changeGrant(core: AuthCore, spec: GrantSpec, ctx: RequestC
 /**
  * May `principal` do `action` on `key`? 'admin' (catalog administration) needs the admin
  * role and no key; 'replicate' (streaming the WAL, ts/replication) the built-in replicator
- * or the admin role and no key. Keys under `_sys.` are refused to every data action, whatever the grants.
+ * or the admin role and no key; 'metrics' (reading /metrics when metrics_auth = token) the
+ * built-in monitor or the admin role and no key. Keys under `_sys.` are refused to every data action, whatever the grants.
  * No principal (null or undefined: the caller skipped authentication) is refused with
  * `invalid: true`, which a server answers 401, never allowed and never a throw.
  */
-export function authorize(core: AuthCore, principal: Principal | null | undefined, action: Action | 'admin' | 'replicate', key?: string | Uint8Array): Decision {
+export function authorize(core: AuthCore, principal: Principal | null | undefined, action: Action | 'admin' | 'replicate' | 'metrics', key?: string | Uint8Array): Decision {
   if (!principal) return { allow: false, reason: 'no credentials', invalid: true };
   const s = core.state();
   const why = core.invalid(s, principal, core.now());
@@ -135,6 +136,9 @@ export function authorize(core: AuthCore, principal: Principal | null | undefine
   };
   if (action === 'admin') {
     return set.superuser ? { allow: true, reason: 'role admin' } : deny(`${principal.user} does not have the admin role`);
+  }
+  if (action === 'metrics') {
+    return set.metrics ? { allow: true, reason: set.superuser ? 'role admin' : 'role monitor' } : deny(`${principal.user} has neither the monitor nor the admin role`);
   }
   if (action === 'replicate') {
     return set.replication ? { allow: true, reason: set.superuser ? 'role admin' : 'role replicator' } : deny(`${principal.user} has neither the replicator nor the admin role`);

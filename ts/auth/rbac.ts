@@ -18,6 +18,8 @@ export interface PermissionSet {
   readonly superuser: boolean;
   /** May stream the WAL: the built-in replicator role, or a superuser. */
   readonly replication: boolean;
+  /** May read /metrics when it requires credentials: the built-in monitor role, or a superuser. */
+  readonly metrics: boolean;
   readonly grants: Readonly<Record<Action, readonly Grant[]>>;
 }
 
@@ -50,6 +52,7 @@ export function compile(start: readonly string[], roles: ReadonlyMap<string, Rol
   const grants = {} as Record<Action, Grant[]>;
   let superuser = false;
   const replication = all.some((name) => roles.get(name)!.builtin && name === 'replicator');
+  const monitor = all.some((name) => roles.get(name)!.builtin && name === 'monitor');
   for (const a of ACTIONS) {
     const list: Grant[] = [];
     for (const name of all) {
@@ -67,7 +70,7 @@ export function compile(start: readonly string[], roles: ReadonlyMap<string, Rol
     }
     grants[a] = kept;
   }
-  return { roles: all, superuser, replication: replication || superuser, grants };
+  return { roles: all, superuser, replication: replication || superuser, metrics: monitor || superuser, grants };
 }
 
 /** The grant that covers `key` (a byte string) for `action`, or undefined. */

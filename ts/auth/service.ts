@@ -241,7 +241,7 @@ export class AuthService {
    * `invalid: true`, which a server answers 401, never allowed and never a throw.
    * An API key refused is audited (apikey.denied, coalesced once a second).
    */
-  authorize(principal: Principal | null | undefined, action: Action | 'admin' | 'replicate', key?: string | Uint8Array): Decision {
+  authorize(principal: Principal | null | undefined, action: Action | 'admin' | 'replicate' | 'metrics', key?: string | Uint8Array): Decision {
     return authorize(this.#core, principal, action, key);
   }
 

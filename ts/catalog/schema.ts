@@ -189,6 +189,8 @@ export const BUILTIN_ROLES: readonly RoleRecord[] = [
   // May stream the WAL (every key, `_sys.*` included) to a standby, and nothing else: like
   // PostgreSQL's REPLICATION attribute. No data permissions of its own (docs/replication.md).
   { name: 'replicator', oid: 4, builtin: true, superuser: false, permissions: [], memberOf: [], createdAt: 0 },
+  // May read /metrics when metrics_auth = token (a Prometheus scraper's key), and nothing else.
+  { name: 'monitor', oid: 5, builtin: true, superuser: false, permissions: [], memberOf: [], createdAt: 0 },
 ];
 
 /** Oids below this are for built-in objects (as PostgreSQL's FirstNormalObjectId). */

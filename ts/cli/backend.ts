@@ -3,7 +3,7 @@
  * HTTP (online), LocalBackend (local-backend.ts) opens the data directory itself (offline).
  * The commands in kvctl.ts are written once against this interface.
  */
-import type { ApiKeyInfo, ApiKeyOptions, AuditPage, GrantSpec, Permission, RoleInfo, UserInfo } from '../auth/service.js';
+import type { ApiKeyInfo, ApiKeyOptions, AuditEntry, AuditPage, GrantSpec, Permission, RoleInfo, UserInfo } from '../auth/service.js';
 import { CliError } from './common.js';
 import type { ApiClient } from './http-api.js';
 
@@ -41,6 +41,8 @@ export interface Backend {
   listApiKeys(owner?: string): Promise<ApiKeyInfo[]>;
   revokeApiKey(name: string): Promise<void>;
   audit(opts: { limit?: number; before?: string }): Promise<AuditPage>;
+  /** Audit entries oldest first, from a time (ms) and/or after an entry id; at most `limit`. */
+  readAudit(opts: { since?: number; after?: string; limit: number }): Promise<AuditEntry[]>;
   get(key: string): Promise<ValueEntry | null>;
   put(key: string, value: Buffer, spec: PutSpec): Promise<{ version: string }>;
   del(key: string, ifVersion?: bigint): Promise<boolean>;
@@ -105,6 +107,9 @@ export class RemoteBackend implements Backend {
   }
   async audit(opts: { limit?: number; before?: string }): Promise<AuditPage> {
     return this.api.json<AuditPage>('GET', '/v1/admin/audit', { query: opts });
+  }
+  async readAudit(opts: { since?: number; after?: string; limit: number }): Promise<AuditEntry[]> {
+    return (await this.api.json<{ entries: AuditEntry[] }>('GET', '/v1/admin/audit/export', { query: opts })).entries;
   }
   async get(key: string): Promise<ValueEntry | null> {
     const r = await this.api.request('GET', `/v1/kv/${enc(key)}`, { accept: [404] });

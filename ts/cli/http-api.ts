@@ -73,16 +73,29 @@ export class ApiClient {
       body = opts.body;
     }
     let res: Response;
-    try {
-      res = await this.#fetch(u, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      if (e.name === 'TimeoutError') throw new CliError('UNREACHABLE', `${method} ${u.origin}${u.pathname}: no answer within ${this.timeoutMs} ms`);
-      const why = e.cause?.code ?? e.cause?.message ?? e.message;
-      const hint = u.protocol === 'https:' && isTlsFailure(e.cause?.code) ? ` (${tlsHint('KVCTL')})` : '';
-      throw new CliError('UNREACHABLE', `cannot reach ${this.url}: ${why}${hint}`);
+    let buf: Buffer;
+    // A standby with standby_writes = redirect answers a write with 307/308 + Location on its
+    // primary: followed with the same method, body and credentials (at most 5 hops, never
+    // from https to http), as kvstore-plus-plus/client does. Other redirects are not followed.
+    let target = u;
+    for (let hop = 0; ; hop++) {
+      try {
+        res = await this.#fetch(target, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        if (e.name === 'TimeoutError') throw new CliError('UNREACHABLE', `${method} ${target.origin}${target.pathname}: no answer within ${this.timeoutMs} ms`);
+        const why = e.cause?.code ?? e.cause?.message ?? e.message;
+        const hint = target.protocol === 'https:' && isTlsFailure(e.cause?.code) ? ` (${tlsHint('KVCTL')})` : '';
+        throw new CliError('UNREACHABLE', `cannot reach ${hop === 0 ? this.url : target.origin}: ${why}${hint}`);
+      }
+      buf = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 307 && res.status !== 308) break;
+      const location = res.headers.get('location');
+      if (!location || hop >= 5) throw new CliError('UNREACHABLE', `${target.origin} answered ${res.status} ${location ? 'more than 5 times' : 'without a Location'}`);
+      const next = new URL(location, target);
+      if (target.protocol === 'https:' && next.protocol !== 'https:') throw new CliError('UNREACHABLE', `refusing a redirect from https to ${next.protocol} (${next.origin}): the credentials would travel in clear`);
+      target = next;
     }
-    const buf = Buffer.from(await res.arrayBuffer());
     if (res.status >= 400 && !(opts.accept ?? []).includes(res.status)) throw this.#problem(res, buf);
     return { status: res.status, headers: res.headers, body: buf };
   }

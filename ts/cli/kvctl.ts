@@ -15,6 +15,8 @@ import { type Backend, RemoteBackend, type StatusInfo } from './backend.js';
 import {
   CliError, EXIT, type Cell, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, showKey, table, usage,
 } from './common.js';
+import { addCatalogShowCommands } from './catalog-show.js';
+import { addAdminCommands } from './admin-commands.js';
 import { addClusterCommands } from './cluster-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
@@ -23,6 +25,8 @@ import { ApiClient } from './http-api.js';
 import { readPassword, readStdinBytes } from './secrets.js';
 import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { walInspect, walTail } from './wal-commands.js';
+import { packageVersion } from '../version.js';
+import { addCompletionCommand } from './completion.js';
 
 type Format = 'table' | 'json';
 
@@ -182,15 +186,6 @@ function directoryStatus(dir: string, holder: number): StatusInfo {
 }
 
 // ---------------------------------------------------------------- the program
-
-function packageVersion(): string {
-  try {
-    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function build(): Command {
   const program = new Command('kvctl');
@@ -595,9 +590,9 @@ Examples:
       });
     });
 
-  program
-    .command('audit')
-    .description('the audit log, newest first: logins, lockouts, every catalog change')
+  const audit = program.command('audit');
+  audit
+    .description('the audit log, newest first: logins, lockouts, every catalog change (tail and export: JSON lines)')
     .option('--limit <n>', 'entries per page', positiveInt('--limit'), 50)
     .option('--before <id>', 'the page before this entry id (printed at the end of each page)')
     .action(async (o: { limit: number; before?: string }, cmd: Command) => {
@@ -609,7 +604,10 @@ Examples:
       });
     });
 
+  addCatalogShowCommands(user, role, audit, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
+  addAdminCommands(program, { dataDir, serverUrl, engine: (cmd) => g(cmd).engine, emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
+  addCompletionCommand(program, (text) => void process.stdout.write(text));
   return program;
 }
 

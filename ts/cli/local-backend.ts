@@ -7,7 +7,7 @@
  * Loaded with a dynamic import so that online commands never load the storage engine.
  */
 import os from 'node:os';
-import { AuthService, type ApiKeyInfo, type ApiKeyOptions, type AuditPage, type GrantSpec, type Permission, type RoleInfo, type UserInfo } from '../auth/service.js';
+import { AuthService, type ApiKeyInfo, type ApiKeyOptions, type AuditEntry, type AuditPage, type GrantSpec, type Permission, type RoleInfo, type UserInfo } from '../auth/service.js';
 import type { EngineKind } from '../store/options.js';
 import { type Store, open } from '../store/store.js';
 import type { Backend, PutSpec, StatusInfo, ValueEntry } from './backend.js';
@@ -93,6 +93,9 @@ export class LocalBackend implements Backend {
   }
   async audit(opts: { limit?: number; before?: string }): Promise<AuditPage> {
     return (await this.#a()).listAudit(opts);
+  }
+  async readAudit(opts: { since?: number; after?: string; limit: number }): Promise<AuditEntry[]> {
+    return [...(await this.#a()).readAudit(opts)];
   }
   async get(key: string): Promise<ValueEntry | null> {
     const e = this.store.getEntry(key);

@@ -4,7 +4,7 @@
  * come from the environment or a file.
  */
 import fs from 'node:fs';
-import { CliError, usage } from './common.js';
+import { CliError, EXIT, usage } from './common.js';
 
 /** All of standard input as text, without one trailing newline. */
 export async function readStdin(): Promise<string> {
@@ -27,10 +27,12 @@ export async function readStdinBytes(): Promise<Buffer> {
 export function promptHidden(prompt: string): Promise<string> {
   const input = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     let line = '';
     const wasRaw = input.isRaw;
+    // Echo off before the prompt shows: whatever is typed (or pasted) once it is visible
+    // must not be echoed by the terminal in the moment before raw mode (test/password-tty.test.ts).
     input.setRawMode(true);
+    process.stderr.write(prompt);
     input.setEncoding('utf8');
     input.resume();
     const done = (err: Error | null): void => {
@@ -44,7 +46,7 @@ export function promptHidden(prompt: string): Promise<string> {
     const onData = (chunk: string): void => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return done(null);
-        if (ch === '\u0003') return done(new CliError('INTERRUPTED', 'interrupted', 1));
+        if (ch === '\u0003') return done(new CliError('INTERRUPTED', 'interrupted', EXIT.INTERRUPTED));
         if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);
         else if (ch === '\u0015') line = ''; // Ctrl-U
         else if (ch >= ' ') line += ch;

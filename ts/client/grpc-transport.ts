@@ -11,7 +11,7 @@ import { fromServiceError } from '../grpc/status.js';
 import type { KVClient } from '../grpc/generated/kvstore/v1/KV.js';
 import type { AuthClient } from '../grpc/generated/kvstore/v1/Auth.js';
 import type { AdminClient } from '../grpc/generated/kvstore/v1/Admin.js';
-import { parseRetryAfter, retryable } from './retry.js';
+import { REFUSED_BEFORE_ACTING, parseRetryAfter, retryable } from './retry.js';
 import type { ConnectOptions, Entry, RemoteStats, Transport, WhoAmI, WireBatchOp, WireScan } from './types.js';
 
 /** Room for the largest value (16 MiB) and a page of scan results. */
@@ -60,7 +60,7 @@ export class GrpcTransport implements Transport {
   #error(err: grpc.ServiceError): KvError {
     const kv = fromServiceError(err);
     // Refused before anything was done (the HTTP transport's rule, retry.ts).
-    if (kv.code === 'RATE_LIMITED' || kv.code === 'NOT_READY') {
+    if (REFUSED_BEFORE_ACTING.has(kv.code)) {
       const after = err.metadata?.get('retry-after')[0];
       retryable(kv, parseRetryAfter(typeof after === 'string' ? after : undefined));
     }

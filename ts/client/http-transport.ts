@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Agent, request } from 'undici';
 import { type ErrorCode, KvError, isErrorCode } from '../errors.js';
-import { parseRetryAfter, retryable } from './retry.js';
+import { REFUSED_BEFORE_ACTING, parseRetryAfter, retryable } from './retry.js';
 import type { ConnectOptions, Entry, RemoteStats, Transport, WhoAmI, WireBatchOp, WireScan } from './types.js';
 
 interface Answer {
@@ -54,7 +54,7 @@ export function problemError(a: Answer): KvError {
     }
   }
   const err = new KvError(code ?? codeForStatus(a.status), detail ?? `HTTP ${a.status}`);
-  if (err.code === 'RATE_LIMITED' || err.code === 'NOT_READY' || (code === undefined && (a.status === 429 || a.status === 503))) {
+  if (REFUSED_BEFORE_ACTING.has(err.code) || (code === undefined && (a.status === 429 || a.status === 503))) {
     retryable(err, parseRetryAfter(header(a, 'retry-after')));
   }
   return err;
@@ -81,6 +81,8 @@ export class HttpTransport implements Transport {
   readonly #credential: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #maxRedirects: number;
+  /** Sent with every read: x-kvstore-consistency. */
+  readonly #readHeaders: Record<string, string>;
 
   constructor(o: ConnectOptions) {
     this.#base = new URL(o.url.endsWith('/') ? o.url : `${o.url}/`);
@@ -93,6 +95,7 @@ export class HttpTransport implements Transport {
     this.#credential = o.apiKey !== undefined ? { 'x-api-key': o.apiKey } : o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {};
     this.#timeoutMs = o.timeoutMs ?? 30_000;
     this.#maxRedirects = o.maxRedirects ?? 5;
+    this.#readHeaders = o.consistency === undefined ? {} : { 'x-kvstore-consistency': o.consistency };
   }
 
   /**
@@ -124,8 +127,8 @@ export class HttpTransport implements Transport {
     }
   }
 
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const a = await this.#send(method, path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const a = await this.#send(method, path, body === undefined ? { headers } : { body: JSON.stringify(body), headers: { ...headers, 'content-type': 'application/json' } });
     return JSON.parse(a.body.toString('utf8')) as T;
   }
 
@@ -134,7 +137,7 @@ export class HttpTransport implements Transport {
   }
 
   async getEntry(key: Buffer): Promise<Entry | undefined> {
-    const a = await this.#send('GET', this.#keyPath(key), { accept: [404] });
+    const a = await this.#send('GET', this.#keyPath(key), { accept: [404], headers: this.#readHeaders });
     if (a.status === 404) {
       const err = problemError(a);
       if (err.code === 'NOT_FOUND') return undefined;
@@ -185,7 +188,7 @@ export class HttpTransport implements Transport {
     if (q.end !== undefined) p.set('end', text(q.end, 'end'));
     if (q.reverse) p.set('reverse', 'true');
     if (q.cursor !== undefined) p.set('cursor', String(q.cursor));
-    const r = await this.#json<{ items: Array<{ key?: string; keyBase64?: string; value?: string }>; cursor?: string }>('GET', `v1/kv?${p}`);
+    const r = await this.#json<{ items: Array<{ key?: string; keyBase64?: string; value?: string }>; cursor?: string }>('GET', `v1/kv?${p}`, undefined, this.#readHeaders);
     const items = r.items.map((i): [Buffer, Buffer] => [i.key !== undefined ? Buffer.from(i.key, 'utf8') : Buffer.from(i.keyBase64 ?? '', 'base64'), Buffer.from(i.value ?? '', 'base64')]);
     return r.cursor === undefined ? { items } : { items, cursor: r.cursor };
   }

@@ -20,11 +20,12 @@ import type { ClientTls, ConnectOptions, KvClient, RetryOptions, Transport } fro
 
 export { KvError, ERRORS } from '../errors.js';
 export type { ErrorCode } from '../errors.js';
+export type { EngineRole } from '../engine/types.js';
 export type {
   BatchOperation, ClientTls, ConnectOptions, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, RetryOptions, ScanOptions, Value, WhoAmI,
 } from './types.js';
 
-const CONNECT_OPTIONS = optionNames<ConnectOptions>({ url: true, apiKey: true, token: true, tls: true, timeoutMs: true, retry: true, maxRedirects: true, scanPageSize: true, connections: true });
+const CONNECT_OPTIONS = optionNames<ConnectOptions>({ url: true, apiKey: true, token: true, tls: true, timeoutMs: true, retry: true, maxRedirects: true, scanPageSize: true, connections: true, consistency: true });
 const RETRY_OPTIONS = optionNames<RetryOptions>({ retries: true, baseDelayMs: true, maxDelayMs: true });
 const TLS_OPTIONS = optionNames<ClientTls>({ ca: true, cert: true, key: true });
 
@@ -42,6 +43,9 @@ function transport(o: ConnectOptions): Transport {
   posInt('scanPageSize', o.scanPageSize, 1, 1000);
   posInt('connections', o.connections, 1, 1024);
   posInt('retry.retries', o.retry?.retries, 0, 20);
+  if (o.consistency !== undefined && o.consistency !== 'stale' && o.consistency !== 'linearizable') {
+    throw new KvError('INVALID_ARGUMENT', `connect: consistency must be 'stale' or 'linearizable', got ${JSON.stringify(o.consistency)}`);
+  }
   let scheme: string;
   try {
     scheme = new URL(o.url).protocol;
@@ -49,7 +53,10 @@ function transport(o: ConnectOptions): Transport {
     throw new KvError('INVALID_ARGUMENT', `connect: ${JSON.stringify(o.url)} is not a URL`);
   }
   if (scheme === 'http:' || scheme === 'https:') return new HttpTransport(o);
-  if (scheme === 'grpc:' || scheme === 'grpcs:') return new GrpcTransport(o);
+  if (scheme === 'grpc:' || scheme === 'grpcs:') {
+    if (o.consistency === 'linearizable') throw new KvError('INVALID_ARGUMENT', 'connect: consistency \'linearizable\' is served over the HTTP API only; use http(s):// or read on the primary');
+    return new GrpcTransport(o);
+  }
   throw new KvError('INVALID_ARGUMENT', `connect: ${scheme} URLs are not served; use http://, https://, grpc:// or grpcs://`);
 }
 

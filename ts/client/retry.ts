@@ -6,8 +6,16 @@
  * connection, IO_ERROR — may have been applied, and is never retried here: an incr retried
  * blindly would count twice.
  */
-import type { KvError } from '../errors.js';
+import type { ErrorCode, KvError } from '../errors.js';
 import type { RetryOptions } from './types.js';
+
+/**
+ * kvstored's codes for a request refused before anything was done: RATE_LIMITED, NOT_READY
+ * (shutting down), NOT_PRIMARY (no primary right now, or a forwarded write reached a node that
+ * is not the primary), FORWARD_FAILED (a standby could not reach the primary: nothing was
+ * sent), READ_INDEX_TIMEOUT (a read). Never OUTCOME_UNKNOWN.
+ */
+export const REFUSED_BEFORE_ACTING: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'NOT_READY', 'NOT_PRIMARY', 'FORWARD_FAILED', 'READ_INDEX_TIMEOUT']);
 
 const hints = new WeakMap<KvError, { retryAfterMs: number | undefined }>();
 

@@ -40,6 +40,13 @@ export interface ConnectOptions {
   retry?: RetryOptions;
   /** HTTP: 307/308 redirects followed per request (a cluster's standby points at its primary). Default 5; 0 = none. */
   maxRedirects?: number;
+  /**
+   * HTTP: the consistency of every read (get, getEntry, scan). 'stale' (the server's
+   * default): the node's own data, possibly behind the primary; 'linearizable': every write
+   * acknowledged before the read was sent is seen, on any node (docs/replication.md,
+   * "Routing on a standby"). gRPC serves stale reads only: 'linearizable' is INVALID_ARGUMENT there.
+   */
+  consistency?: 'stale' | 'linearizable';
   /** Entries fetched per scan request, 1..1000. Default 1000. */
   scanPageSize?: number;
   /** HTTP: keep-alive connections per origin. Default 16. */

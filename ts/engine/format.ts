@@ -8,6 +8,12 @@ import { crc32c } from './js/crc32c.js';
 // WAL record header: crc u32 · length u32 · lsn u64 · kind u8.
 export const RECORD_HEADER = 4 + 4 + 8 + 1;
 export const MAX_RECORD_BODY = 256 * 1024 * 1024;
+/**
+ * The last LSN a record may get (native/core/wal_format.h kMaxLsn). LSNs are versions, and a
+ * version must fit a signed 64-bit integer (ifVersion's -1n means "unconditional"), so writes
+ * stop with LSN_EXHAUSTED here, long before the u64 counter could wrap.
+ */
+export const MAX_LSN = 0x7fff_ffff_ffff_ffffn;
 export const MAX_KEY_BYTES = 4096;
 export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 
@@ -118,7 +124,12 @@ export type Change =
   | { type: 'put'; key: Buffer; value: Buffer; expiresAt: number }
   | { type: 'del'; key: Buffer };
 
-export class FormatError extends Error {}
+export class FormatError extends Error {
+  /** Where in the file or body the bad field is, when the reader knows. */
+  constructor(message: string, readonly offset?: number) {
+    super(message);
+  }
+}
 
 function readPut(body: Buffer, at: number): [Change, number] {
   if (at + PUT_FIXED > body.length) throw new FormatError('PUT body too short');
@@ -246,10 +257,10 @@ export function encodeControl(c: ControlData): Buffer {
 
 export function decodeControl(buf: Buffer): ControlData {
   if (buf.length !== CONTROL_SIZE) throw new FormatError(`control is ${buf.length} bytes, expected ${CONTROL_SIZE}`);
-  if (!buf.subarray(0, 8).equals(CONTROL_MAGIC)) throw new FormatError('control magic mismatch');
-  if (crc32c(buf, 0, 0, 32) !== buf.readUInt32LE(32)) throw new FormatError('control CRC mismatch');
+  if (!buf.subarray(0, 8).equals(CONTROL_MAGIC)) throw new FormatError('control magic mismatch', 0);
+  if (crc32c(buf, 0, 0, 32) !== buf.readUInt32LE(32)) throw new FormatError('control CRC mismatch', 32);
   const version = buf.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) throw new FormatError(`control format version ${version} is not supported`);
+  if (version !== FORMAT_VERSION) throw new FormatError(`control format version ${version} is not supported`, 8);
   return {
     catalogVersion: buf.readUInt32LE(12),
     redoLsn: buf.readBigUInt64LE(16),

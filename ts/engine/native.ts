@@ -33,9 +33,10 @@ export interface NativeHandle extends Omit<Engine, RawReplication> {
   /** Key in scratch[0, klen); the value lands in the registered target. Same results as getS. */
   getIntoT(klen: number, now: number): number;
   /** Key in scratch[0, klen), value right after it. Returns the LSN. */
-  putS(klen: number, vlen: number, expiresAt: number, ifVersion: number, now: number): number;
+  /** The LSN: a number while it is below 2^53, a bigint past it. */
+  putS(klen: number, vlen: number, expiresAt: number, ifVersion: number, now: number): number | bigint;
   /** Key in scratch[0, klen). Returns the LSN, 0 when the key was absent. */
-  delS(klen: number, ifVersion: number, now: number): number;
+  delS(klen: number, ifVersion: number, now: number): number | bigint;
   /** Wakes the flusher for everything submitted so far (writes alone do not). */
   kick(): void;
   /** Like scan, packed into one Buffer: per entry u32le klen, u32le vlen, key, value. */

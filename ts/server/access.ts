@@ -26,7 +26,7 @@ export async function authenticate(auth: AuthService, apiKey: unknown, authoriza
  * read, write or delete of a key under `_sys.` is RESERVED_KEY, as the embedded store and a
  * server without auth answer it: no grant can reach those keys, whoever asks.
  */
-export function authorizeOrThrow(auth: AuthService | null, principal: Principal | null, action: Action | 'admin' | 'replicate', key?: string | Uint8Array): void {
+export function authorizeOrThrow(auth: AuthService | null, principal: Principal | null, action: Action | 'admin' | 'replicate' | 'metrics', key?: string | Uint8Array): void {
   if (!auth) return;
   const d = auth.authorize(principal, action, key);
   if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { KvError } from '../errors.js';
+import { parseTrustProxy } from './trust-proxy.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -25,6 +26,7 @@ export interface ServerConfig {
   adminPasswordFile: string | undefined;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
+  masterKeyCommand: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsCa: string | undefined;
@@ -34,9 +36,11 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number;
   rateLimit: number;
   loginRateLimit: number;
+  trustProxy: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessLog: boolean;
   metrics: boolean;
+  metricsAuth: 'none' | 'token';
   replicaOf: string | undefined;
   standbyId: string | undefined;
   replicationApiKey: string | undefined;
@@ -46,6 +50,9 @@ export interface ServerConfig {
   replicationKey: string | undefined;
   synchronousStandbys: number;
   synchronousTimeoutMs: number;
+  standbyWrites: 'forward' | 'redirect' | 'refuse';
+  forwardTimeoutMs: number;
+  linearizableReadTimeoutMs: number;
   cluster: string | undefined;
   etcd: string | undefined;
   etcdPrefix: string;
@@ -90,7 +97,8 @@ export const FIELDS: readonly Field[] = [
   { name: 'adminPassword', kind: 'string', default: undefined, noFile: true, help: "first admin's password (environment only); without it one is generated and printed once" },
   { name: 'adminPasswordFile', kind: 'path', default: undefined, help: "file holding the first admin's password" },
   { name: 'masterKey', kind: 'string', default: undefined, noFile: true, help: '32-byte key (64 hex digits or base64) for user metadata encryption (environment only)' },
-  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key' },
+  { name: 'masterKeyFile', kind: 'path', default: undefined, help: 'file holding the master key (mode 0600, or 0640 owned by root)' },
+  { name: 'masterKeyCommand', kind: 'string', default: undefined, help: 'shell command whose standard output is the master key (like PostgreSQL ssl_passphrase_command); one source only' },
   { name: 'tlsCert', section: 'TLS', kind: 'path', default: undefined, help: 'TLS certificate (PEM); with tls-key, serves HTTPS' },
   { name: 'tlsKey', kind: 'path', default: undefined, help: 'TLS private key (PEM)' },
   { name: 'tlsCa', kind: 'path', default: undefined, help: 'CA bundle (PEM) that client certificates must chain to' },
@@ -100,9 +108,11 @@ export const FIELDS: readonly Field[] = [
   { name: 'keepAliveTimeoutMs', kind: 'int', default: 72_000, min: 0, max: 3_600_000, help: 'idle keep-alive connection timeout, ms' },
   { name: 'rateLimit', kind: 'int', default: 2_000_000, min: 0, max: 1e9, help: 'requests per minute per client IP, and per principal (user or API key); 0 = unlimited' },
   { name: 'loginRateLimit', kind: 'int', default: 20, min: 0, max: 1e6, help: 'login attempts per minute per IP; 0 = unlimited' },
+  { name: 'trustProxy', kind: 'string', default: undefined, help: 'reverse proxies whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated (or loopback, linklocal, uniquelocal); the client IP for rate limits, audit and API-key allowlists is then the first address in it not on this list. Unset: the peer address, X-Forwarded-For ignored' },
   { name: 'logLevel', section: 'Logs and metrics', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'JSON log level (stdout)' },
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
+  { name: 'metricsAuth', kind: ['none', 'token'], default: 'none', help: '/metrics open (none) or only for an API key or session of a user with the monitor or admin role (token); /health and /ready stay open' },
   {
     name: 'replicaOf', kind: 'string', default: undefined,
     section: 'Replication (docs/replication.md)\n'
@@ -119,6 +129,13 @@ export const FIELDS: readonly Field[] = [
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
   { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N, 0..64; 0 = asynchronous); on a standby it takes effect when the standby is promoted' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
+  {
+    name: 'standbyWrites', kind: ['forward', 'redirect', 'refuse'], default: 'forward',
+    section: 'Routing on a standby (docs/replication.md, "Routing on a standby")',
+    help: 'a write sent to a node that is not the primary: forward it to the primary and relay the answer, redirect (307 + Location), or refuse (READ_ONLY)',
+  },
+  { name: 'forwardTimeoutMs', kind: 'int', default: 30_000, min: 100, max: 3_600_000, help: 'a forwarded write: the most to wait for the primary\'s answer, ms (then OUTCOME_UNKNOWN); keep it above synchronous_timeout_ms' },
+  { name: 'linearizableReadTimeoutMs', kind: 'int', default: 5_000, min: 10, max: 600_000, help: 'a consistency=linearizable read on a standby: the most to wait for the primary\'s read index and for this node to apply up to it, ms (then READ_INDEX_TIMEOUT)' },
   {
     name: 'cluster', kind: 'string', default: undefined,
     section: 'Cluster mode: automatic failover on etcd (docs/cluster.md)\n'
@@ -175,6 +192,8 @@ function convert(field: Field, raw: unknown, from: string): string | number | bo
 export interface Parsed {
   config: ServerConfig;
   help: boolean;
+  /** --version / -V: print the package version and exit. */
+  version: boolean;
   /** Where each setting came from, for the start-up log (never the secret values). */
   sources: Record<string, string>;
 }
@@ -189,10 +208,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const flags = new Map<Field, string>();
   let configFile = env.KVSTORE_CONFIG;
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       help = true;
+      continue;
+    }
+    if (a === '--version' || a === '-V') {
+      version = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -212,7 +236,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (v === undefined) throw new KvError('INVALID_ARGUMENT', `config: ${name} needs a value`);
     flags.set(field, v);
   }
-  if (help) return { config: values as unknown as ServerConfig, help, sources };
+  if (help || version) return { config: values as unknown as ServerConfig, help, version, sources };
 
   if (configFile) {
     let text: string;
@@ -260,6 +284,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: replica_of must be an http(s) URL, got ${JSON.stringify(config.replicaOf)}`);
   }
+  parseTrustProxy(config.trustProxy);
   if (config.standbyId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.standbyId)) {
     throw new KvError('INVALID_ARGUMENT', 'config: standby_id must be 1..64 of A-Z a-z 0-9 . _ -');
   }
@@ -270,7 +295,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
   }
-  return { config, help, sources };
+  return { config, help, version, sources };
 }
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -306,6 +331,7 @@ export function helpText(): string {
     'kvstored — the KVStore++ server',
     '',
     'Usage: kvstored [--config file.toml] [flags]',
+    '       kvstored --version | --help',
     '',
     'Each setting comes from (later wins): its default, the TOML file (--config or',
     'KVSTORE_CONFIG), the environment variable, the flag. Booleans take --flag / --no-flag.',

@@ -24,6 +24,10 @@ import { grpcServices } from './grpc-services.js';
 import { RateLimits } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import { readPem } from './server.js';
+import type { ClusterView } from './cluster-view.js';
+import { PRIMARY_HEADER } from './forward.js';
+import { ROUTING_CODES } from './problem.js';
+import { primaryOrigin } from './routing.js';
 
 /** What a handler knows of its caller. */
 export interface CallContext {
@@ -35,7 +39,7 @@ export interface CallContext {
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res;
 
 /** Wraps a handler with the checks every call gets; see the file comment. */
-export type Unary = <Req, Res>(service: string, method: string, handler: UnaryHandler<Req, Res>, opts?: { public?: boolean }) => grpc.handleUnaryCall<Req, Res>;
+export type Unary = <Req, Res>(service: string, method: string, handler: UnaryHandler<Req, Res>, opts?: { public?: boolean; write?: boolean }) => grpc.handleUnaryCall<Req, Res>;
 
 export interface GrpcDeps {
   store: Store;
@@ -43,6 +47,13 @@ export interface GrpcDeps {
   metrics: Metrics | null;
   limits: RateLimits;
   log: FastifyBaseLogger;
+  /**
+   * Who the primary is. A write (a method marked `write`) on a node that is not the writable
+   * primary is not forwarded over gRPC: it fails with NOT_PRIMARY, the primary's URL in the
+   * message and in the `x-kvstore-primary` trailer. Omitted: every node takes writes (the
+   * store refuses them on a standby with READ_ONLY).
+   */
+  view?: ClusterView;
 }
 
 export interface RunningGrpc {
@@ -91,6 +102,7 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
     const t0 = process.hrtime.bigint();
     const ip = peerIp(call.getPeer());
     let retryAfter: number | undefined;
+    let primaryUrl: string | null = null;
     const finish = (code: grpc.status): void => {
       metrics?.observeGrpc(service, method, grpc.status[code] ?? String(code), Number(process.hrtime.bigint() - t0) / 1e9);
       if (config.accessLog) log.info({ grpc: `${service}/${method}`, code: grpc.status[code], ip, ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'grpc call');
@@ -115,6 +127,13 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
         const wait = limits.principal.hit(RateLimits.principalKey(principal));
         if (wait > 0) throw limited(wait, 'principal');
       }
+      const view = deps.view;
+      if (opts.write && view && !view.isWritablePrimary()) {
+        primaryUrl = primaryOrigin(view.primaryUrl());
+        throw new KvError('NOT_PRIMARY', primaryUrl === null
+          ? 'this node is not the primary and no primary is known right now; retry'
+          : `this node is not the primary: send writes to ${primaryUrl} (its HTTP API; gRPC writes are not forwarded)`);
+      }
       return handler(call.request, { principal, ip });
     };
     run().then(
@@ -125,10 +144,12 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
       (err: unknown) => {
         const requestId = crypto.randomUUID();
         const kv = err instanceof KvError ? err : new KvError('INTERNAL', undefined, { cause: err });
-        if (kv.status >= 500) log.error({ err, code: kv.code, grpc: `${service}/${method}`, requestId }, 'request failed');
+        if (ROUTING_CODES.has(kv.code)) log.warn({ code: kv.code, grpc: `${service}/${method}`, requestId }, 'request not served here');
+        else if (kv.status >= 500) log.error({ err, code: kv.code, grpc: `${service}/${method}`, requestId }, 'request failed');
         else if (kv.code === 'AUTH_FAILED' || kv.code === 'PERMISSION_DENIED') log.info({ code: kv.code, reason: typeof kv.cause === 'string' ? kv.cause : undefined, grpc: `${service}/${method}`, requestId }, 'request refused');
-        const e = toServiceError(kv, retryAfter);
+        const e = toServiceError(kv, retryAfter ?? (ROUTING_CODES.has(kv.code) ? 1 : undefined));
         e.metadata.set('x-request-id', requestId);
+        if (primaryUrl !== null) e.metadata.set(PRIMARY_HEADER, primaryUrl);
         finish(e.code);
         callback(e);
       },

@@ -42,20 +42,20 @@ export function grpcServices(unary: Unary, deps: GrpcDeps): { kv: KVHandlers; au
         ...(req.ifVersion !== undefined ? { ifVersion: big(req.ifVersion) } : {}),
       });
       return { version: String(version) };
-    }),
+    }, { write: true }),
 
     Delete: unary('kvstore.v1.KV', 'Delete', async (req, { principal }) => {
       authorizeOrThrow(auth, principal, 'delete', req.key);
       op('delete');
       return store.delete(req.key, req.ifVersion !== undefined ? { ifVersion: big(req.ifVersion) } : {});
-    }),
+    }, { write: true }),
 
     Incr: unary('kvstore.v1.KV', 'Incr', async (req, { principal }) => {
       authorizeOrThrow(auth, principal, 'read', req.key);
       authorizeOrThrow(auth, principal, 'write', req.key);
       op('incr');
       return { value: String(await store.incr(req.key, req.by !== undefined ? big(req.by) : 1n)) };
-    }),
+    }, { write: true }),
 
     Batch: unary('kvstore.v1.KV', 'Batch', async (req, { principal }) => {
       if (req.ops.length > MAX_BATCH) throw new KvError('INVALID_ARGUMENT', `a batch holds at most ${MAX_BATCH} operations, got ${req.ops.length}`);
@@ -74,7 +74,7 @@ export function grpcServices(unary: Unary, deps: GrpcDeps): { kv: KVHandlers; au
       op('batch');
       const { version } = await store.batch(ops);
       return { version: String(version) };
-    }),
+    }, { write: true }),
 
     Scan: unary('kvstore.v1.KV', 'Scan', (req, { principal }) => {
       const limit = req.limit === 0 ? DEFAULT_SCAN_PAGE : req.limit;
@@ -96,7 +96,7 @@ export function grpcServices(unary: Unary, deps: GrpcDeps): { kv: KVHandlers; au
       if (!auth) throw new KvError('AUTH_DISABLED', 'authentication is off on this server (kvstored --no-auth / auth = false): there are no users to log in as');
       const { token, expiresAt } = await auth.login(req.name, req.password, { ip });
       return { token, expiresAtMs: String(expiresAt) };
-    }, { public: true }),
+    }, { public: true, write: true }),
 
     WhoAmI: unary('kvstore.v1.Auth', 'WhoAmI', (_req, { principal: p }) => {
       if (!p || !auth) return { auth: false };

@@ -2,13 +2,17 @@
 /**
  * kvstored: opens (and recovers) a data directory and serves it over HTTP (and gRPC, with
  * grpc_port set) until SIGTERM or SIGINT, then stops accepting, finishes the requests in
- * flight, checkpoints, closes the store and exits 0. `kvstored --help` lists every setting.
+ * flight, checkpoints, closes the store and exits 0 (130 after SIGINT). `kvstored --help` lists every setting.
  */
 import fs from 'node:fs';
 import { AuthService } from '../auth/service.js';
 import { KvError } from '../errors.js';
 import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
+import { packageVersion } from '../version.js';
+import { masterKeyFromConfig } from './master-key-source.js';
+
+type MasterKey = Awaited<ReturnType<typeof masterKeyFromConfig>>;
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer, type ClusterParts } from './server.js';
 import type { ClusterView } from './cluster-view.js';
@@ -46,7 +50,7 @@ interface InstanceOptions {
   cluster?: ClusterParts | undefined;
   view?: ClusterView | undefined;
   adminPassword: string | undefined;
-  masterKey: string | undefined;
+  masterKey: MasterKey;
 }
 
 interface Instance {
@@ -145,7 +149,7 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
   const address = await app.listen({ host: config.host, port: config.port });
   if (config.grpcPort !== undefined) {
     try {
-      grpc = await startGrpcServer(config, config.grpcPort, { store, auth, metrics: server.metrics, limits: server.limits, log: app.log });
+      grpc = await startGrpcServer(config, config.grpcPort, { store, auth, metrics: server.metrics, limits: server.limits, log: app.log, view: server.router.view });
     } catch (err) {
       await app.close();
       await auth?.close();
@@ -158,7 +162,7 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
     url: address, ...(grpc ? { grpc: grpc.url } : {}), dataDir: config.dataDir, engine: store.stats().engine, durability: config.durability,
     tuning: { intervalMs, shards, walSegmentBytes, checkpointWalBytes }, auth: config.auth, tls: config.tlsCert !== undefined,
     role: node.role, ...(config.cluster !== undefined ? { cluster: config.cluster, nodeId: config.nodeId } : {}),
-    ...(config.replicaOf !== undefined ? { replicaOf: config.replicaOf } : { synchronousStandbys: config.synchronousStandbys }),
+    ...(config.replicaOf !== undefined ? { replicaOf: config.replicaOf, standbyWrites: config.standbyWrites } : { synchronousStandbys: config.synchronousStandbys }),
   }, 'listening');
   return { node, log: (level, message) => app.log[level](message), stop };
 }
@@ -171,6 +175,10 @@ async function main(): Promise<void> {
       process.stdout.write(helpText() + '\n');
       return;
     }
+    if (parsed.version) {
+      process.stdout.write(`kvstored ${packageVersion()}\n`);
+      return;
+    }
     config = parsed.config;
   } catch (err) {
     process.stderr.write(`kvstored: ${(err as Error).message}\n`);
@@ -178,7 +186,7 @@ async function main(): Promise<void> {
     return;
   }
   const adminPassword = secretFrom(config.adminPassword, config.adminPasswordFile, 'admin_password_file');
-  const masterKey = secretFrom(config.masterKey, config.masterKeyFile, 'master_key_file');
+  const masterKey = await masterKeyFromConfig(config);
   if (config.cluster !== undefined) return runCluster(config, adminPassword, masterKey);
 
   const instance = await startInstance(config, { standby: config.replicaOf !== undefined, adminPassword, masterKey });
@@ -192,7 +200,8 @@ async function main(): Promise<void> {
     instance.log('info', `${signal}: shutting down: finishing requests in flight`);
     try {
       await instance.stop(Math.max(config.requestTimeoutMs, 10_000));
-      process.exitCode = 0;
+      // Ctrl-C (SIGINT) exits 130 as shells report an interrupt; SIGTERM, a service stop, 0.
+      process.exitCode = signal === 'SIGINT' ? 130 : 0;
     } catch (err) {
       instance.log('error', `shutdown failed: ${(err as Error).message}`);
       process.exitCode = 1;
@@ -210,7 +219,7 @@ async function main(): Promise<void> {
  * next turn reopens the same directory as a standby, which rewinds its unacknowledged tail
  * when it connects to the new primary (wal-receiver.ts), as Patroni restarts PostgreSQL.
  */
-async function runCluster(config: ServerConfig, adminPassword: string | undefined, masterKey: string | undefined): Promise<void> {
+async function runCluster(config: ServerConfig, adminPassword: string | undefined, masterKey: MasterKey): Promise<void> {
   const say = (m: string): void => void process.stderr.write(`kvstored: ${m}\n`);
   let log: (level: 'info' | 'warn' | 'error', message: string) => void = (level, m) => say(`${level}: ${m}`);
   const agent = new ClusterAgent({
@@ -224,6 +233,7 @@ async function runCluster(config: ServerConfig, adminPassword: string | undefine
     registerMetrics: (r) => agent.counters.register(r, () => agent.canAcknowledge(), () => agent.leaseTtlMs),
   };
   let stopping = false;
+  let interrupted = false;
   let wake: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (wake = resolve));
   const onSignal = (signal: string): void => {
@@ -232,6 +242,7 @@ async function runCluster(config: ServerConfig, adminPassword: string | undefine
       process.exit(1);
     }
     stopping = true;
+    interrupted = signal === 'SIGINT';
     log('info', `${signal}: shutting down: finishing requests in flight`);
     wake();
   };
@@ -263,7 +274,7 @@ async function runCluster(config: ServerConfig, adminPassword: string | undefine
       if (why) instance.log('warn', `cluster: restarting as a standby (${why.reason})`);
       await instance.stop(why ? 2000 : Math.max(config.requestTimeoutMs, 10_000));
     }
-    process.exitCode = 0;
+    process.exitCode = interrupted ? 130 : 0;
   } catch (err) {
     log('error', `cluster: ${(err as Error).message}`);
     process.exitCode = 1;

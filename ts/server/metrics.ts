@@ -26,6 +26,12 @@ export class Metrics {
   readonly storageOps: client.Counter<'op'>;
   readonly rateLimited: client.Counter<'limit'>;
   readonly checkpointSeconds: client.Histogram;
+  /** Writes a node that is not the primary handled (routing.ts), by outcome. */
+  readonly routedWrites: client.Counter<'outcome'>;
+  /** consistency=linearizable reads, by where they were served and how they ended. */
+  readonly linearizableReads: client.Counter<'node' | 'outcome'>;
+  /** A standby's linearizable read: the read index fetched and caught up with, seconds. */
+  readonly readIndexWait: client.Histogram;
   readonly #store: Store;
   /** Label children per method/route/status: prom-client hashes a label object on every call otherwise. */
   readonly #children = new Map<string, { count: client.Counter.Internal; time: client.Histogram.Internal<'method' | 'route'> }>();
@@ -50,7 +56,12 @@ export class Metrics {
     this.rateLimited = new client.Counter({ name: 'kvstore_rate_limited_total', help: 'requests refused by a rate limit', labelNames: ['limit'], registers: [r] });
     this.checkpointSeconds = new client.Histogram({ name: 'kvstore_checkpoint_duration_seconds', help: 'checkpoints run through the server (admin route, shutdown)', registers: [r], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
+    this.routedWrites = new client.Counter({ name: 'kvstore_routing_writes_total', help: 'writes on a node that is not the primary, by outcome (forwarded, redirected, refused, or the error code in lower case: not_primary, forward_failed, outcome_unknown, rate_limited)', labelNames: ['outcome'], registers: [r] });
+    this.linearizableReads = new client.Counter({ name: 'kvstore_routing_linearizable_reads_total', help: 'consistency=linearizable reads by node (primary, standby) and outcome (ok, or the error code)', labelNames: ['node', 'outcome'], registers: [r] });
+    this.readIndexWait = new client.Histogram({ name: 'kvstore_routing_read_index_wait_seconds', help: 'a standby\'s linearizable read: read index fetched from the primary and applied up to', registers: [r], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+
     // Zero series up front, so dashboards and alerts see 0 rather than nothing.
+    for (const outcome of ['forwarded', 'redirected', 'refused', 'not_primary', 'forward_failed', 'outcome_unknown']) this.routedWrites.inc({ outcome }, 0);
     for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch']) this.storageOps.inc({ op }, 0);
     for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;

@@ -47,9 +47,15 @@ export function toProblem(err: unknown, requestId: string): Problem {
   return { type: `urn:kvstore:error:${code}`, title: ERRORS[code].message, status, code, detail, instance: requestId };
 }
 
+/** 503s that say "not here, not now": answered with Retry-After, logged as warnings (a failover, a lagging node), not as server errors. */
+export const ROUTING_CODES: ReadonlySet<ErrorCode> = new Set(['NOT_PRIMARY', 'FORWARD_FAILED', 'OUTCOME_UNKNOWN', 'READ_INDEX_TIMEOUT']);
+
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown): FastifyReply {
   const p = toProblem(err, request.id);
-  if (p.status >= 500) request.log.error({ err, code: p.code }, 'request failed');
+  if (ROUTING_CODES.has(p.code)) {
+    request.log.warn({ err, code: p.code }, 'request not served here');
+    if (!reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+  } else if (p.status >= 500) request.log.error({ err, code: p.code }, 'request failed');
   else if (p.code === 'AUTH_FAILED' || p.code === 'PERMISSION_DENIED') request.log.info({ code: p.code, reason: reasonOf(err) }, 'request refused');
   if (p.code === 'AUTH_FAILED' && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer realm="kvstore", ApiKey header="X-API-Key"');
   return reply.code(p.status).type('application/problem+json').send(p);

@@ -42,6 +42,18 @@ export interface KvstoreRoutesOptions {
   cluster?: ClusterControl | undefined;
   /** The limiters to count against, shared with another entry point (kvstored's gRPC port); overrides the two limits above. */
   limits?: RateLimits;
+  /**
+   * Consistency of reads (routing.ts): `consistency=linearizable` reads wait for
+   * readBarrier, and `GET /cluster/read-index` answers readIndex(). Omitted: every read is
+   * local and the read-index route does not exist.
+   */
+  routing?: ReadRouting | undefined;
+}
+
+/** What the routes need of kvstored's Router (routing.ts). */
+export interface ReadRouting {
+  readBarrier(request: FastifyRequest): Promise<void>;
+  readIndex(): Promise<bigint>;
 }
 
 declare module 'fastify' {
@@ -58,7 +70,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'cluster', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'routing', 'cluster', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_BATCH = 1000;
 
@@ -72,6 +84,8 @@ const problem = {
 const errors = { '4xx': problem, '5xx': problem };
 const permission = { type: 'object', required: ['prefix', 'actions'], additionalProperties: false, properties: { prefix: { type: 'string', maxLength: 4096 }, actions: { type: 'array', minItems: 1, items: { type: 'string', enum: ['read', 'write', 'delete', 'scan'] } } } } as const;
 const keyParam = { type: 'object', properties: { '*': { type: 'string' } } } as const;
+const consistency = { type: 'string', enum: ['stale', 'linearizable'] } as const;
+const readQuery = { type: 'object', additionalProperties: false, properties: { consistency } } as const;
 const ttlQuery = { type: 'object', additionalProperties: false, properties: { ttl: { type: 'number', exclusiveMinimum: 0, maximum: 10 * 365 * 86400 } } } as const;
 
 // ---------------------------------------------------------------- helpers
@@ -132,6 +146,12 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   app.addHook('onRoute', (route) => void (route.schema?.querystring ?? (route.schema = { ...route.schema, querystring: NO_QUERY })));
   const { store, auth } = opts;
   const replication = opts.replication ?? null;
+  const routing = opts.routing ?? null;
+  /** Waits as the read's consistency asks, then stamps the LSN this node has applied: the read sees at least that. */
+  const readAt = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (routing) await routing.readBarrier(request);
+    if (replication) reply.header('x-kvstore-applied-lsn', String(store._replication().positions().appliedLsn));
+  };
   const metrics = opts.metrics ?? null;
   const limits = opts.limits ?? new RateLimits(opts.rateLimit ?? 0, opts.loginRateLimit ?? 20);
   const { login: loginLimiter, ip: ipLimiter, principal: principalLimiter } = limits;
@@ -180,11 +200,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     kv.removeAllContentTypeParsers();
     kv.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-    kv.get('/kv/*', { schema: { params: keyParam, response: errors } }, async (request, reply) => {
+    kv.get('/kv/*', { schema: { params: keyParam, querystring: readQuery, response: errors } }, async (request, reply) => {
       const key = decodeKey(request);
       allow(request, 'read', key);
+      await readAt(request, reply);
       metrics?.storageOps.inc({ op: 'get' });
-      if (replication) reply.header('x-kvstore-applied-lsn', String(store._replication().positions().appliedLsn));
       const e = store.getEntry(key);
       if (!e) throw new KvError('NOT_FOUND', 'no such key');
       reply.header('etag', `"${e.version}"`).type('application/octet-stream');
@@ -236,15 +256,19 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     schema: {
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { prefix: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN_PAGE }, cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' } },
+        properties: {
+          prefix: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SCAN_PAGE },
+          cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' }, consistency,
+        },
       },
       response: errors,
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const q = request.query as { prefix?: string; start?: string; end?: string; limit?: number; cursor?: string; values?: boolean; reverse?: boolean };
     const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
     allow(request, 'scan', scope);
     if (q.values) allow(request, 'read', scope);
+    await readAt(request, reply);
     metrics?.storageOps.inc({ op: 'scan' });
     const page = scanPage(store, {
       ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}),
@@ -315,6 +339,12 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     if (!cluster) throw new KvError('NOT_FOUND', 'this node is not in cluster mode (kvstored --cluster); see GET /v1/admin/replication');
     return cluster.status();
   });
+
+  // ------------------------------------------------------------ cluster (any authenticated principal)
+  if (routing) {
+    // A standby's linearizable read asks the primary for this, with its client's credentials.
+    app.get('/cluster/read-index', { schema: { response: errors } }, async () => ({ lsn: String(await routing.readIndex()) }));
+  }
 
   // ------------------------------------------------------------ administration (admin role)
   // With auth off every caller may do everything, so the store's admin routes (stats,
@@ -464,6 +494,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     admin.get('/audit', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000 }, before: { type: 'string', pattern: '^[0-9.]+$' } } } } }, async (request) => {
       const q = request.query as { limit?: number; before?: string };
       return a.listAudit({ ...(q.limit ? { limit: q.limit } : {}), ...(q.before ? { before: q.before } : {}) });
+    });
+    // Oldest first from a time or after an entry id (kvctl audit export / tail --follow).
+    admin.get('/audit/export', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'integer', minimum: 0 }, after: { type: 'string', pattern: '^[0-9.]+$' }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } } } } }, async (request) => {
+      const q = request.query as { since?: number; after?: string; limit?: number };
+      return { entries: [...a.readAudit({ limit: q.limit ?? 1000, ...(q.since === undefined ? {} : { since: q.since }), ...(q.after ? { after: q.after } : {}) })] };
     });
     admin.get('/settings', async () => a.getSettings());
     admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));

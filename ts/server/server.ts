@@ -15,10 +15,15 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
+import { parseTrustProxy } from './trust-proxy.js';
+import { metricsGuard } from './metrics-auth.js';
+import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 import type { ClusterControl } from '../cluster/control.js';
 import type { ClusterView } from './cluster-view.js';
+import { replicationView } from './replication-view.js';
+import { Router } from './routing.js';
 
 /** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
 const STREAM_ROUTE = '/v1/replication/stream';
@@ -44,6 +49,8 @@ export interface BuiltServer {
    * shutdown order in main.ts).
    */
   setReady(ready: boolean): void;
+  /** Where this node sends what it cannot serve itself (routing.ts). */
+  router: Router;
   /**
    * Resolves true once no request is in flight but replication streams, false if some still
    * are after timeoutMs. kvstored waits for it before its last catalog writes.
@@ -67,12 +74,12 @@ export interface ClusterParts {
 }
 
 /**
- * `clusterView` says who the primary is (request routing reads it; cluster mode passes its own,
- * ts/cluster/view.ts); `cluster`: cluster mode's routes and metrics.
+ * `clusterView` says who the primary is (cluster mode passes its own, ts/cluster/view.ts); by
+ * default it follows the replication role: a primary (or a node without replication) is the
+ * primary, a standby's primary is its replica_of URL (replication-view.ts). `cluster`: cluster
+ * mode's routes and metrics.
  */
 export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView, cluster?: ClusterParts): Promise<BuiltServer> {
-  // Request routing (branch routing) consumes clusterView; nothing here reads it yet.
-  void clusterView;
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -81,6 +88,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   const key = readPem('tls_key', config.tlsKey);
   const ca = readPem('tls_ca', config.tlsCa);
   const https = cert && key ? { cert, key, ...(ca ? { ca } : {}), requestCert: config.tlsRequireClientCert, rejectUnauthorized: config.tlsRequireClientCert } : null;
+  const trustProxy = parseTrustProxy(config.trustProxy);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
@@ -89,7 +97,9 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: 16_384 },
     // A URL the router cannot decode (%FF in a key) is the client's mistake: a problem document, not fastify's default.
-    frameworkErrors: (err, request, reply) => void sendProblem(reply, request, Object.assign(err, { code: 'FST_ERR_BAD_URL' })),
+    frameworkErrors: problemFrameworkErrors,
+    // A request Node's parser refuses (broken request line, unknown method, headers too large) too.
+    clientErrorHandler: problemClientErrorHandler,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
@@ -97,6 +107,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     // Unknown query parameters and body fields are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',
+    // X-Forwarded-For is believed only from the listed proxies (trust-proxy.ts); request.ip is the client's.
+    ...(trustProxy ? { trustProxy } : {}),
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   const routes: RouteInfo[] = [];
@@ -110,6 +122,17 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
   if (metrics && cluster) cluster.registerMetrics(metrics.registry);
+  const router = new Router({
+    view: clusterView ?? replicationView(replication ?? null, config.replicaOf),
+    standbyWrites: config.standbyWrites,
+    forwardTimeoutMs: config.forwardTimeoutMs,
+    linearizableReadTimeoutMs: config.linearizableReadTimeoutMs,
+    tls: { ca: readPem('replication_ca', config.replicationCa), cert: readPem('replication_cert', config.replicationCert), key: readPem('replication_key', config.replicationKey) },
+    appliedLsn: () => store._replication().positions().appliedLsn,
+    ...(replication ? { onProgress: (fn: () => void) => replication.onProgress(fn) } : {}),
+    ipLimit: (ip) => limits.ip.hit(ip),
+    metrics,
+  });
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
@@ -130,6 +153,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     endStreams();
     done();
   });
+  app.addHook('onClose', async () => router.close());
   if (metrics) {
     app.addHook('onResponse', (request, reply, done) => {
       metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -156,7 +180,8 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     return { status: 'ready', engine: store.stats().engine, auth: auth !== null };
   });
   if (metrics) {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const guard = metricsGuard(config.metricsAuth, auth);
+    app.get('/metrics', { schema: { hide: true }, ...(guard ? { preHandler: guard } : {}) }, async (_request, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.text();
     });
@@ -170,10 +195,16 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready || request.routeOptions.url === FEEDBACK_ROUTE) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, cluster: cluster?.control });
+    // A write this node cannot take goes to the primary (or is redirected or refused) before
+    // any local authentication: the primary decides (routing.ts).
+    v1.addHook('onRequest', async (request, reply) => {
+      if (await router.routeWrite(request, reply)) return reply;
+      return undefined;
+    });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control });
   }, { prefix: '/v1' });
   return {
-    app, routes, metrics, limits,
+    app, routes, metrics, limits, router,
     setReady: (r) => void (ready = r),
     drained: (timeoutMs) => new Promise<boolean>((resolve) => {
       if (inFlight === 0) return resolve(true);

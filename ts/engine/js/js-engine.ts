@@ -23,6 +23,7 @@ import {
   KIND_FIRST_SKIPPABLE,
   KIND_INCR,
   KIND_PUT,
+  MAX_LSN,
   RECORD_HEADER,
   decodeBody,
   encodeDeleteBody,
@@ -165,6 +166,9 @@ export class JsEngine implements Engine {
     if (this.closing) throw coded('CLOSED', 'the store is closing');
     if (this.wal.failed) throw coded('IO_ERROR', this.wal.failed.message);
     if (this.currentRole !== 'primary') throw coded('READ_ONLY', 'this store is a standby: it takes writes only from its primary');
+    if (this.nextLsn > MAX_LSN) {
+      throw coded('LSN_EXHAUSTED', `the next LSN ${this.nextLsn} is past the last one a record may get (${MAX_LSN}): this store takes no more writes; copy its data to a new store`);
+    }
   }
 
   private checkVersion(k: string, ifVersion: bigint, now: number): Entry | undefined {

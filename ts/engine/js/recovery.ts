@@ -49,7 +49,7 @@ export function recover(cfg: EngineConfig, table: Table, onLog: LogCallback): Re
     try {
       control = decodeControl(fs.readFileSync(controlPath));
     } catch (err) {
-      throw coded('CORRUPT', `${controlPath}: ${(err as Error).message}`);
+      throw coded('CORRUPT', `control ${controlPath} at offset ${(err as { offset?: number }).offset ?? 0}: ${(err as Error).message}`);
     }
     redo = control.redoLsn;
     lastCheckpointLsn = redo;
@@ -151,25 +151,26 @@ function loadSnapshot(file: string, redo: bigint, table: Table): void {
   } catch (err) {
     throw coded('CORRUPT', `${file}: snapshot named by control is missing (${(err as Error).message})`);
   }
-  const bad = (why: string): Error => coded('CORRUPT', `snapshot ${file}: ${why}`);
-  if (buf.length < SNAP_HEADER + SNAP_TRAILER || !buf.subarray(0, 8).equals(SNAP_MAGIC)) throw bad('bad header');
+  // Every refusal names the file and the byte offset where the bad field is.
+  const bad = (why: string, offset: number): Error => coded('CORRUPT', `snapshot ${file} at offset ${offset}: ${why}`);
+  if (buf.length < SNAP_HEADER + SNAP_TRAILER || !buf.subarray(0, 8).equals(SNAP_MAGIC)) throw bad('bad header', 0);
   const end = buf.length - SNAP_TRAILER;
-  if (buf.readUInt32LE(end + 4) !== SNAP_END_MAGIC) throw bad('bad trailer (incomplete file?)');
-  if (crc32c(buf, 0, 0, end) !== buf.readUInt32LE(end)) throw bad('CRC mismatch');
-  if (buf.readUInt32LE(8) !== FORMAT_VERSION) throw bad('unsupported format version');
-  if (buf.readBigUInt64LE(16) !== redo) throw bad('redo LSN does not match control');
+  if (buf.readUInt32LE(end + 4) !== SNAP_END_MAGIC) throw bad('bad trailer (incomplete file?)', end + 4);
+  if (crc32c(buf, 0, 0, end) !== buf.readUInt32LE(end)) throw bad('CRC mismatch', end);
+  if (buf.readUInt32LE(8) !== FORMAT_VERSION) throw bad('unsupported format version', 8);
+  if (buf.readBigUInt64LE(16) !== redo) throw bad('redo LSN does not match control', 16);
   const count = buf.readBigUInt64LE(24);
   let at = SNAP_HEADER;
   for (let n = 0n; n < count; n++) {
-    if (at + SNAP_ENTRY_FIXED > end) throw bad(`entry ${n} truncated`);
+    if (at + SNAP_ENTRY_FIXED > end) throw bad(`entry ${n} truncated`, at);
     const klen = buf.readUInt32LE(at);
     const vlen = buf.readUInt32LE(at + 4);
     const version = buf.readBigUInt64LE(at + 8);
     const expiresAt = Number(buf.readBigUInt64LE(at + 16));
     const k = at + SNAP_ENTRY_FIXED;
-    if (klen === 0 || k + klen + vlen > end || version >= redo) throw bad(`entry ${n} out of range`);
+    if (klen === 0 || k + klen + vlen > end || version >= redo) throw bad(`entry ${n} out of range`, at);
     table.load(buf.toString('latin1', k, k + klen), { value: Buffer.from(buf.subarray(k + klen, k + klen + vlen)), version, expiresAt });
     at = k + klen + vlen;
   }
-  if (at !== end) throw bad('trailing bytes after the last entry');
+  if (at !== end) throw bad('trailing bytes after the last entry', at);
 }

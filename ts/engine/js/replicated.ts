@@ -4,7 +4,7 @@
  * whole records with valid length and CRC, consecutive LSNs from `firstLsn`, and bodies of
  * known kinds that decode (kinds >= 128 are kept, not applied). Pure; throws coded errors.
  */
-import { FormatError, KIND_FIRST_SKIPPABLE, decodeBody, readRecord } from '../format.js';
+import { FormatError, KIND_FIRST_SKIPPABLE, MAX_LSN, decodeBody, readRecord } from '../format.js';
 import { coded } from './io.js';
 
 export interface CheckedRecords {
@@ -21,6 +21,7 @@ export function checkReplicated(buf: Buffer, firstLsn: bigint): CheckedRecords {
   for (let at = 0; at < buf.length; ) {
     const r = readRecord(buf, at);
     if (!r.ok) throw coded('WAL_BAD_RECORD', `replicated record at offset ${at} is not valid (${r.reason})`);
+    if (r.lsn > MAX_LSN) throw coded('WAL_BAD_RECORD', `replicated record at offset ${at} carries LSN ${r.lsn}, past the last one a record may get`);
     if (r.lsn !== expect) {
       throw coded('WAL_LSN_MISMATCH', `replicated record at offset ${at} carries LSN ${r.lsn} where ${expect} was expected`);
     }
