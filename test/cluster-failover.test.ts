@@ -62,8 +62,12 @@ test('three nodes elect exactly one leader; GET /v1/cluster answers the same on 
   assert.is((await c.node('n2').api('GET', '/v1/cluster', { key: c.creds!.replicator })).status, 200);
   const anon = await c.node('n2').api('GET', '/v1/cluster');
   assert.is(anon.status, 401);
-  // Writes on the primary reach the standbys; a standby refuses writes of its own.
+  // A write sent to a standby is forwarded to the primary the leader key names (request
+  // routing reads cluster mode's ClusterView) and is on the primary afterwards.
   assert.is((await c.node('n1').api('PUT', '/v1/kv/hello', { key: c.key, raw: 'world' })).status, 200);
+  const fwd = await c.node('n3').api('PUT', '/v1/kv/forwarded', { key: c.key, raw: 'via n3' });
+  assert.is(fwd.status, 200, fwd.text);
+  assert.is((await c.node('n1').api('GET', '/v1/kv/forwarded', { key: c.key })).text, 'via n3');
   // Manual promotion is refused in cluster mode: etcd decides.
   const promote = await c.node('n2').api('POST', '/v1/admin/promote', { key: c.key });
   assert.is(promote.status, 400);
@@ -123,7 +127,13 @@ test('asynchronous cluster (synchronous_standbys 0): kill -9 of the primary elec
   await c.node('n1').kill9();
   const after = await c.waitFor('n3', (s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000);
   assert.is(after.leader!.nodeId, 'n2');
-  assert.is((await c.node('n2').api('PUT', '/v1/kv/after-async', { key: c.key, raw: 'x' })).status, 200);
+  // The leader key is taken before the promotion ends: writes answer 503 (retry) until it has.
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 200; i++) {
+    status = (await c.node('n2').api('PUT', '/v1/kv/after-async', { key: c.key, raw: 'x' })).status;
+    if (status !== 200) await sleep(50);
+  }
+  assert.is(status, 200);
   await assertAllPresent(c.node('n2'), c.key, w.acked, 'n2');
 });
 
