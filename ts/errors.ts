@@ -51,6 +51,7 @@ export const ERRORS = {
   FORWARD_FAILED: { status: 503, message: 'The write could not be sent to the primary: nothing was written' },
   OUTCOME_UNKNOWN: { status: 503, message: 'The write was forwarded to the primary but no answer came back: it may or may not have been applied' },
   READ_INDEX_TIMEOUT: { status: 503, message: 'This node did not catch up with the primary in time for a linearizable read' },
+  FENCED: { status: 503, message: 'This primary could not renew its leadership lease in time: the write was not acknowledged (it may or may not survive the failover)' },
   UNAVAILABLE: { status: 503, message: 'The server could not be reached' },
   TIMEOUT: { status: 504, message: 'The server did not answer in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { type Cell, fields, isoTime, table, usage } from './common.js';
 import type { ApiClient } from './http-api.js';
 import type { ReplicationStatus } from '../replication/node.js';
+import { addHaCommands, haStatus, haStatusText } from './cluster-ha-commands.js';
 
 /** GET /v1/admin/replication answers node.status(), LSNs as decimal strings: one type for both. */
 export type ClusterStatus = ReplicationStatus;
@@ -82,9 +83,11 @@ export function addClusterCommands(program: Command, ctx: ClusterContext): void 
     .description('replication: a node\'s role, timeline, LSNs and standbys; promote a standby (needs a running server: --url)');
   cluster
     .command('status')
-    .description('role, system id, timeline, LSNs; on a primary each standby\'s sent/flushed/applied LSN, lag and the sync set; on a standby its receiver and lag')
+    .description('role, system id, timeline, LSNs; on a primary each standby\'s sent/flushed/applied LSN, lag and the sync set; on a standby its receiver and lag; in cluster mode (kvstored --cluster) the members, leader and sync set from etcd')
     .action(async (_o: unknown, cmd: Command) => {
       const url = needServer(ctx, cmd, 'cluster status');
+      const ha = await haStatus(ctx, cmd, url);
+      if (ha) return ctx.emit(cmd, ha, () => haStatusText(ha));
       const s = await ctx.apiClient(cmd, url).json<ClusterStatus>('GET', '/v1/admin/replication');
       ctx.emit(cmd, s, () => statusText(s));
     });
@@ -97,4 +100,5 @@ export function addClusterCommands(program: Command, ctx: ClusterContext): void 
       const tl = s.history.at(-1);
       ctx.emit(cmd, s, () => `promoted ${url} to primary: timeline ${s.timeline} (generation ${generation(s.timeline ?? '0')}, from ${tl?.parent ?? '-'}) at LSN ${tl?.switchLsn ?? s.nextLsn}\n`);
     });
+  addHaCommands(cluster, ctx, (cmd, what) => needServer(ctx, cmd, what));
 }

@@ -2,7 +2,9 @@
 export { kvstoreRoutes } from './routes.js';
 export type { KvstoreRoutesOptions } from './routes.js';
 export { buildServer } from './server.js';
-export type { BuiltServer, RouteInfo } from './server.js';
+export type { BuiltServer, ClusterParts, RouteInfo } from './server.js';
+export type { ClusterControl } from '../cluster/control.js';
+export type { ClusterStatus, ClusterMemberStatus } from '../cluster/status.js';
 export { loadConfig, helpText } from './config.js';
 export type { ServerConfig, Parsed } from './config.js';
 export { toProblem } from './problem.js';

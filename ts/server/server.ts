@@ -20,6 +20,7 @@ import { metricsGuard } from './metrics-auth.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
+import type { ClusterControl } from '../cluster/control.js';
 import type { ClusterView } from './cluster-view.js';
 import { replicationView } from './replication-view.js';
 import { Router } from './routing.js';
@@ -66,12 +67,19 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
   }
 }
 
+/** Cluster mode's parts of the server (ts/cluster/): its routes' control and its metrics. */
+export interface ClusterParts {
+  control: ClusterControl;
+  registerMetrics(registry: Metrics['registry']): void;
+}
+
 /**
- * `clusterView` says who the primary is (cluster mode passes its own); by default it follows
- * the replication role: a primary (or a node without replication) is the primary, a
- * standby's primary is its replica_of URL (replication-view.ts).
+ * `clusterView` says who the primary is (cluster mode passes its own, ts/cluster/view.ts); by
+ * default it follows the replication role: a primary (or a node without replication) is the
+ * primary, a standby's primary is its replica_of URL (replication-view.ts). `cluster`: cluster
+ * mode's routes and metrics.
  */
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView): Promise<BuiltServer> {
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView, cluster?: ClusterParts): Promise<BuiltServer> {
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -113,6 +121,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   let onIdle: (() => void) | null = null;
   const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
+  if (metrics && cluster) cluster.registerMetrics(metrics.registry);
   const router = new Router({
     view: clusterView ?? replicationView(replication ?? null, config.replicaOf),
     standbyWrites: config.standbyWrites,
@@ -192,7 +201,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (await router.routeWrite(request, reply)) return reply;
       return undefined;
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control });
   }, { prefix: '/v1' });
   return {
     app, routes, metrics, limits, router,

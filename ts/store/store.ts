@@ -119,6 +119,16 @@ export class Store<V = Buffer, K = Buffer> {
   #replica: ReplicaHandle | null = null;
   /** Replication's synchronous-commit wait, on a primary with synchronous standbys. */
   #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
+  /**
+   * _promote() is running: the engine may already take writes (the native engine flips its
+   * role on its own thread) but the TIMELINE record must be the first record of the new
+   * timeline, so writes are refused until it is written.
+   */
+  #promoting = false;
+
+  static #promotingError(): KvError {
+    return new KvError('READ_ONLY', 'this store is being promoted to primary; retry in a moment');
+  }
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, keys: Codec = BINARY, values: Codec = BINARY) {
@@ -131,7 +141,7 @@ export class Store<V = Buffer, K = Buffer> {
     this.#durableLsn = engine.stats().durableLsn;
     this.#sweeper = setInterval(() => {
       try {
-        this.#expired += this.#engine.sweep(opts.clock(), SWEEP_BUDGET);
+        if (!this.#promoting) this.#expired += this.#engine.sweep(opts.clock(), SWEEP_BUDGET);
       } catch {
         clearInterval(this.#sweeper); // closed underneath us
       }
@@ -309,6 +319,7 @@ export class Store<V = Buffer, K = Buffer> {
       const v = toValue(value);
       const exp = this.#expiry(options.ttlMs);
       const ifv = Store.#version(options.ifVersion);
+      if (this.#promoting) throw Store.#promotingError();
       const lsn = this.#engine.put(k, v, exp, ifv, this.#opts.clock());
       return this.#durable(lsn, { version: lsn });
     } catch (err) {
@@ -325,6 +336,7 @@ export class Store<V = Buffer, K = Buffer> {
       checkOptions('delete', options, DELETE_OPTIONS);
       const k = keyFn(key);
       const ifv = Store.#version(options.ifVersion);
+      if (this.#promoting) throw Store.#promotingError();
       const lsn = this.#engine.del(k, ifv, this.#opts.clock());
       return lsn === 0n ? this.#afterSubmitted({ deleted: false }) : this.#durable(lsn, { deleted: true });
     } catch (err) {
@@ -337,6 +349,7 @@ export class Store<V = Buffer, K = Buffer> {
     try {
       const k = this.#key(key);
       if (typeof by !== 'bigint') throw new KvError('INVALID_ARGUMENT', 'by must be a bigint');
+      if (this.#promoting) throw Store.#promotingError();
       const [lsn, result] = this.#call(() => this.#engine.incr(k, by, this.#opts.clock()));
       return this.#durable(lsn, result);
     } catch (err) {
@@ -371,6 +384,7 @@ export class Store<V = Buffer, K = Buffer> {
         throw new KvError('INVALID_ARGUMENT', `batch operation ${i} needs type 'put' or 'del'`);
       });
       const body = encodeBatchBody(encoded);
+      if (this.#promoting) throw Store.#promotingError();
       const lsn = this.#call(() => this.#engine.batch(body, this.#opts.clock()));
       return this.#durable(lsn, { version: lsn });
     } catch (err) {
@@ -578,14 +592,18 @@ export class Store<V = Buffer, K = Buffer> {
    * readers that do not know it) is written at switchLsn and made durable.
    */
   async _promote(timeline: string, parent: string, switchLsn: bigint): Promise<void> {
+    this.#promoting = true;
     try {
       await this.#engine.promote();
       this.#opts.config.role = 'primary';
       const lsn = this.#engine.writeMarker(KIND_TIMELINE, encodeTimelineBody(timeline, parent, this.#opts.clock()));
       if (lsn !== switchLsn) throw new KvError('INTERNAL', `the TIMELINE record got LSN ${lsn}, expected ${switchLsn}`);
+      this.#promoting = false;
       await this.#locallyDurable(lsn, undefined);
     } catch (err) {
       throw toKvError(err);
+    } finally {
+      this.#promoting = false;
     }
   }
 
