@@ -8,6 +8,7 @@ import { KvError, toKvError } from '../errors.js';
 import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from '../engine/format.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { openEngine } from './open.js';
+import { type TxnRequest, type TxnResponse, runTxn } from './txn.js';
 import type { ReplicationPort } from '../replication/port.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
@@ -348,6 +349,23 @@ export class Store<V = Buffer, K = Buffer> {
     } catch (err) {
       return Promise.reject(toKvError(err));
     }
+  }
+
+  /**
+   * An etcd-style transaction: every compare is evaluated, then the success branch (all
+   * held) or the failure branch runs; compares and branch are atomic and the branch's writes
+   * are one WAL record. Serializable: see docs/api.md, "Transactions" (and ts/store/txn.ts).
+   */
+  txn(request: TxnRequest<V, K>): Promise<TxnResponse<V>> {
+    return runTxn<V>({
+      engine: () => this.#engine,
+      now: () => this.#opts.clock(),
+      key: this.#key,
+      value: (v) => (this.#values.encode === null ? (v as Value) : encodeWith(this.#values, v, 'value')),
+      expiry: (ttlMs) => this.#expiry(ttlMs),
+      decode: (v) => (this.#values.decode === null ? v : decodeWith(this.#values, v, 'value')) as V,
+      durable: (lsn, result) => this.#durable(lsn, result),
+    }, request as TxnRequest<unknown, unknown>);
   }
 
   /** [start, end) of a scan: its bounds narrowed by its prefix (null = unbounded). */
