@@ -9,6 +9,7 @@ import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from
 import type { Engine, EngineStats } from '../engine/types.js';
 import { openEngine } from './open.js';
 import { type TxnRequest, type TxnResponse, runTxn } from './txn.js';
+import { type WatchOptions, type WatchRange, type Watcher, WatchHub, eventDecoder } from './watch.js';
 import type { ReplicationPort } from '../replication/port.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
@@ -120,6 +121,8 @@ export class Store<V = Buffer, K = Buffer> {
   #replica: ReplicaHandle | null = null;
   /** Replication's synchronous-commit wait, on a primary with synchronous standbys. */
   #commitGate: ((lsn: bigint) => Promise<void>) | null = null;
+  /** The WAL tail of watch(), made at the first watch. */
+  #watchHub: WatchHub | null = null;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, keys: Codec = BINARY, values: Codec = BINARY) {
@@ -368,6 +371,25 @@ export class Store<V = Buffer, K = Buffer> {
     }, request as TxnRequest<unknown, unknown>);
   }
 
+  /**
+   * The change feed of a key range ({} = every key but `_sys.`): events in LSN order, from the
+   * WAL, so every thread's writes (and on a standby, the primary's) appear. See ts/store/watch.ts
+   * and docs/api.md, "Watch".
+   */
+  watch(range: WatchRange, options: WatchOptions = {}): Watcher<V, K> {
+    return this._watch(range, options, null);
+  }
+
+  /** @internal watch() with a key filter (the server's RBAC: only keys the caller may read). */
+  _watch(range: WatchRange, options: WatchOptions, filter: ((key: Buffer) => boolean) | null): Watcher<V, K> {
+    this.#watchHub ??= new WatchHub(() => this._replication());
+    try {
+      return this.#watchHub.watch(range, options, eventDecoder(this.#keys, this.#values), filter) as Watcher<V, K>;
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
   /** [start, end) of a scan: its bounds narrowed by its prefix (null = unbounded). */
   #range(o: ScanOptions): [Buffer | null, Buffer | null] {
     let start = toBound(o.start, 'start');
@@ -570,6 +592,7 @@ export class Store<V = Buffer, K = Buffer> {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#watchHub?.closeAll();
     const replica = this.#replica;
     this.#replica = null;
     await replica?.stop();
