@@ -51,7 +51,7 @@ export class Metrics {
     this.checkpointSeconds = new client.Histogram({ name: 'kvstore_checkpoint_duration_seconds', help: 'checkpoints run through the server (admin route, shutdown)', registers: [r], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
     // Zero series up front, so dashboards and alerts see 0 rather than nothing.
-    for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch']) this.storageOps.inc({ op }, 0);
+    for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch', 'txn', 'watch']) this.storageOps.inc({ op }, 0);
     for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;
     let lastCheckpointSeen = Date.now();
