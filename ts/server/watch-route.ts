@@ -14,6 +14,7 @@
  * Backpressure: the body is an async generator fastify pulls, so a slow client leaves
  * events in the watcher's bounded queue, and past its bound the watcher is cut (WATCH_LAGGED).
  */
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
@@ -39,10 +40,14 @@ export function changeJson(events: WatchEvent[]): string {
 }
 
 export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService | null, metrics: Metrics | null): void {
-  const open = new Set<Watcher>();
-  // The server is closing: every stream ends (its generator returns), so app.close() is not held up.
+  const open = new Map<Watcher, ServerResponse>();
+  // The server is closing: every stream ends (its generator returns), so app.close() is not
+  // held up; a response stuck behind a client that stopped reading is destroyed after a second.
   app.addHook('preClose', (done) => {
-    for (const w of open) w.close();
+    for (const [w, raw] of open) {
+      w.close();
+      setTimeout(() => raw.destroy(), 1000).unref();
+    }
     done();
   });
   app.get('/watch', {
@@ -70,7 +75,7 @@ export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService
     }
     const range = { ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}) };
     const w = store._watch(range, { ...(from !== undefined ? { fromVersion: from } : {}), ...(q.maxQueue !== undefined ? { maxQueue: q.maxQueue } : {}) }, filter);
-    open.add(w);
+    open.set(w, reply.raw);
     metrics?.storageOps.inc({ op: 'watch' });
     const body = Readable.from(messages(w), { objectMode: false, highWaterMark: 1 });
     const end = (): void => {
@@ -79,7 +84,9 @@ export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService
     };
     body.on('close', end);
     reply.raw.on('close', () => body.destroy());
-    reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').type('text/event-stream; charset=utf-8');
+    // connection: close — the socket goes with the stream: a watch connection is never reused,
+    // and a server shutting down does not wait out keep_alive_timeout on it once the stream ended.
+    reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').header('connection', 'close').type('text/event-stream; charset=utf-8');
     return reply.send(body);
   });
 }
