@@ -25,6 +25,21 @@ try {
   console.log(await kv.incr('visits')); // 1n, 2n, …
   await kv.batch([{ type: 'put', key: 'user:2', value: 'grace' }, { type: 'del', key: 'user:0' }]);
   for await (const [key, value] of kv.scan({ prefix: 'user:' })) console.log(`${key} = ${value}`);
+
+  // a transaction: both writes or neither, and only if user:2 is still 'grace'
+  const t = await kv.txn({
+    compare: [{ key: 'user:2', op: '=', value: 'grace' }],
+    success: [{ type: 'put', key: 'user:2', value: 'grace hopper' }, { type: 'incr', key: 'renames' }],
+    failure: [{ type: 'get', key: 'user:2' }],
+  });
+  console.log(`txn succeeded: ${t.succeeded}`); // true the first time
+
+  // the change feed of user:*, replayed from the first put above, then live
+  const changes = kv.watch({ prefix: 'user:' }, { fromVersion: version });
+  for await (const e of changes) {
+    console.log(`watch: ${e.type} ${e.key} = ${e.value ?? ''}`);
+    if (e.value?.toString() === 'grace hopper') break; // the transaction's put: stop here
+  }
 } finally {
   await kv.close();
 }

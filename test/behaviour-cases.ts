@@ -8,6 +8,7 @@
 import type { Entry, Key, ScanOptions, Value } from '../ts/index.js';
 import type { BatchOperation, DeleteOptions, PutOptions } from '../ts/store/store.js';
 import type { WhoAmI } from '../ts/client/index.js';
+import type { TxnRequest, TxnResponse, WatchEvent, WatchOptions, WatchRange } from '../ts/index.js';
 
 /** What both the embedded Store and a KvClient offer (reads may be sync or async). */
 export interface Kv {
@@ -18,6 +19,8 @@ export interface Kv {
   incr(key: Key, by?: bigint): Promise<bigint>;
   batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
   scan(options?: ScanOptions): AsyncIterable<[Buffer, Buffer]> | Iterable<[Buffer, Buffer]>;
+  txn(request: TxnRequest): Promise<TxnResponse>;
+  watch(range: WatchRange, options?: WatchOptions): AsyncIterable<WatchEvent> & { close(): void };
 }
 
 /** A remote client's extras, for the cases that only a server has (credentials, RBAC). */
@@ -67,6 +70,34 @@ async function keys(kv: Kv, o: ScanOptions, strip: string): Promise<string[]> {
 async function fill(kv: Kv, ctx: CaseContext, n: number): Promise<void> {
   await kv.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: ctx.k(`s/${String(i).padStart(2, '0')}`), value: `v${i}` })));
 }
+
+/** The first n events of a watch (then closes it); fails after ms. */
+async function events(w: AsyncIterable<WatchEvent> & { close(): void }, n: number, ms = 10_000): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  const it = w[Symbol.asyncIterator]();
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), ms)));
+  try {
+    while (out.length < n) {
+      const r = await Promise.race([it.next(), late]);
+      if (r === 'late') throw new Error(`only ${out.length} of ${n} events in ${ms} ms`);
+      if (r.done) break;
+      out.push(r.value);
+    }
+  } finally {
+    clearTimeout(t);
+    w.close();
+  }
+  return out;
+}
+
+/** A watch of `prefix` from the version after a marker write: every later write is in it, on every back end. */
+async function watchFromNow(kv: Kv, range: WatchRange, marker: string): Promise<AsyncIterable<WatchEvent> & { close(): void }> {
+  const { version } = await kv.put(marker, 'm');
+  return kv.watch(range, { fromVersion: version + 1n });
+}
+
+const ev = (e: WatchEvent, strip: string): [string, string, string | undefined] => [e.type, e.key.toString().slice(strip.length), e.value?.toString()];
 
 const list = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `s/${String(from + i).padStart(2, '0')}`);
 
@@ -195,7 +226,115 @@ export const CASES: Case[] = [
   { name: 'a misspelled put option is UNKNOWN_OPTION, nothing written', expect: { code: 'UNKNOWN_OPTION', after: undefined }, run: async (kv, { k }) => ({ code: await codeOf(() => kv.put(k('u'), 'v', { ttl: 5 } as PutOptions)), after: await kv.get(k('u')) }) },
   { name: 'a key of the wrong type is INVALID_ARGUMENT', expect: 'INVALID_ARGUMENT', run: async (kv) => codeOf(() => kv.put(42 as unknown as string, 'v')) },
 
+  // ------------------------------------------------------------ transactions
+  {
+    name: 'txn: version, value and exists compares pick the branch', expect: [true, false, true, false, true, false, true, false],
+    run: async (kv, { k }) => {
+      const { version } = await kv.put(k('c'), 'm');
+      const out: boolean[] = [];
+      for (const compare of [
+        [{ key: k('c'), op: '=' as const, version }], [{ key: k('c'), op: '<' as const, version }],
+        [{ key: k('c'), op: '>' as const, value: 'l' }], [{ key: k('c'), op: '!=' as const, value: 'm' }],
+        [{ key: k('none'), op: '=' as const, exists: false }], [{ key: k('c'), op: '=' as const, exists: false }],
+        [{ key: k('none'), op: '=' as const, version: 0n }], [{ key: k('none'), op: '=' as const, value: '' }],
+      ]) out.push((await kv.txn({ compare, success: [{ type: 'get', key: k('c') }] })).succeeded);
+      return out;
+    },
+  },
+  {
+    name: 'txn: each branch runs its ops in order, as one version, with results', expect: { succeeded: true, results: [['incr', '8'], ['get', '8', true], ['put', true], ['del', true], ['del', false]], n: '8', gone: undefined, other: undefined, failure: ['put', 'ran'] },
+    run: async (kv, { k }) => {
+      await kv.put(k('n'), '7');
+      await kv.put(k('d'), 'x');
+      const r = await kv.txn({
+        compare: [{ key: k('n'), op: '=', value: '7' }],
+        success: [{ type: 'incr', key: k('n') }, { type: 'get', key: k('n') }, { type: 'put', key: k('p'), value: 'v' }, { type: 'del', key: k('d') }, { type: 'del', key: k('never') }],
+        failure: [{ type: 'put', key: k('other'), value: 'x' }],
+      });
+      const shown = r.results.map((x) => (x.type === 'incr' ? ['incr', String(x.value)] : x.type === 'get' ? ['get', str(x.value), x.version === r.version] : x.type === 'put' ? ['put', x.version === r.version] : ['del', x.deleted]));
+      const f = await kv.txn({ compare: [{ key: k('n'), op: '=', value: '7' }], success: [], failure: [{ type: 'put', key: k('f'), value: 'ran' }] });
+      return { succeeded: r.succeeded, results: shown, n: str(await kv.get(k('n'))), gone: await kv.get(k('d')), other: await kv.get(k('other')), failure: [f.results[0]!.type, str(await kv.get(k('f')))] };
+    },
+  },
+  {
+    name: 'txn: bad input is a coded error and writes nothing', expect: { codes: ['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'RESERVED_KEY', 'NOT_A_NUMBER', 'UNKNOWN_OPTION'], a: 'orig' },
+    run: async (kv, { k }) => {
+      await kv.put(k('a'), 'orig');
+      const codes = [
+        await codeOf(() => kv.txn({ compare: [{ key: k('a'), op: '<', exists: true } as never] })),
+        await codeOf(() => kv.txn({ success: [{ type: 'cas', key: k('a') } as never] })),
+        await codeOf(() => kv.txn({ success: [{ type: 'put', key: k('a'), value: 'new' }, { type: 'put', key: '_sys.x', value: 'y' }] })),
+        await codeOf(() => kv.txn({ success: [{ type: 'put', key: k('a'), value: 'new' }, { type: 'incr', key: k('a') }] })),
+        await codeOf(() => kv.txn({ success: [{ type: 'get', key: k('a'), value: 'x' } as never] })),
+      ];
+      return { codes, a: str(await kv.get(k('a'))) };
+    },
+  },
+
+  // ------------------------------------------------------------ watch
+  {
+    name: 'watch: puts, a batch, a txn, an incr and a delete arrive in order; a batch shares one version', expect: { events: [['put', 'w/a', '1'], ['put', 'w/b', '2'], ['del', 'w/a', undefined], ['put', 'w/c', '3'], ['put', 'w/n', '1'], ['put', 'w/n', '2'], ['del', 'w/b', undefined]], same: [true, true], ordered: true },
+    run: async (kv, { k }) => {
+      const w = await watchFromNow(kv, { prefix: k('w/') }, k('marker'));
+      await kv.put(k('w/a'), '1');
+      await kv.put(k('elsewhere'), 'not watched');
+      await kv.batch([{ type: 'put', key: k('w/b'), value: '2' }, { type: 'del', key: k('w/a') }]);
+      await kv.txn({ success: [{ type: 'put', key: k('w/c'), value: '3' }, { type: 'incr', key: k('w/n') }] });
+      await kv.incr(k('w/n'));
+      await kv.delete(k('w/b'));
+      const got = await events(w, 7);
+      return {
+        events: got.map((e) => ev(e, k(''))), same: [got[1]!.version === got[2]!.version, got[3]!.version === got[4]!.version],
+        ordered: got.every((e, i) => i === 0 || e.version >= got[i - 1]!.version),
+      };
+    },
+  },
+  {
+    name: 'watch: [start, end) and resuming at the last version + 1 leaves no gap and no duplicate', expect: { first: ['r/1', 'r/2', 'r/3'], second: ['r/4', 'r/5'] },
+    run: async (kv, { k }) => {
+      const w = await watchFromNow(kv, { start: k('r/1'), end: k('r/6') }, k('marker'));
+      for (let i = 0; i <= 6; i++) await kv.put(k(`r/${i}`), String(i));
+      const first = await events(w, 3);
+      const again = kv.watch({ start: k('r/1'), end: k('r/6') }, { fromVersion: first[2]!.version + 1n });
+      const second = await events(again, 2);
+      return { first: first.map((e) => ev(e, k(''))[1]), second: second.map((e) => ev(e, k(''))[1]) };
+    },
+  },
+  {
+    name: 'watch: fromVersion 0 and unknown options are refused', expect: ['INVALID_ARGUMENT', 'UNKNOWN_OPTION'],
+    run: async (kv) => [await codeOf(() => kv.watch({}, { fromVersion: 0n })), await codeOf(() => kv.watch({ prefx: 'a' } as never))],
+  },
+
   // ------------------------------------------------------------ credentials and RBAC (servers only)
+  {
+    name: 'rbac: txn needs read on compared and read keys, write on written ones', only: ['http', 'grpc'], expect: { get: ['seed'], put: 'PERMISSION_DENIED', cmpElsewhere: 'PERMISSION_DENIED', value: 'seed' },
+    run: async (kv, ctx) => {
+      const key = `ro/${ctx.k('t')}`;
+      await kv.put(key, 'seed');
+      const r = ctx.as!('reader');
+      const g = await r.txn({ compare: [{ key, op: '=', exists: true }], success: [{ type: 'get', key }] });
+      return {
+        get: g.results.map((x) => (x.type === 'get' ? str(x.value) : x.type)),
+        put: await codeOf(() => r.txn({ compare: [{ key, op: '=', exists: true }], success: [{ type: 'put', key, value: 'x' }] })),
+        cmpElsewhere: await codeOf(() => r.txn({ compare: [{ key: ctx.k('t'), op: '=', exists: true }] })),
+        value: str(await kv.get(key)),
+      };
+    },
+  },
+  {
+    name: 'rbac: a watcher sees only the keys it may read, never _sys.', only: ['http', 'grpc'], expect: ['ro/ok1', 'ro/ok2'],
+    run: async (kv, ctx) => {
+      const { version } = await kv.put(`ro/${ctx.k('m')}`, 'm');
+      const r = ctx.as!('reader');
+      const w = r.watch({}, { fromVersion: version + 1n });
+      await kv.put(ctx.k('secret'), 'no');
+      await kv.put(`ro/${ctx.k('ok1')}`, 'yes');
+      await kv.put(ctx.k('secret2'), 'no');
+      await kv.put(`ro/${ctx.k('ok2')}`, 'yes');
+      return (await events(w, 2)).map((e) => e.key.toString().replace(ctx.k(''), ''));
+    },
+  },
+
   {
     name: 'rbac: a reader may read its prefix, not write it, not read elsewhere', only: ['http', 'grpc'],
     expect: { read: 'seed', write: 'PERMISSION_DENIED', elsewhere: 'PERMISSION_DENIED', scanElsewhere: 'PERMISSION_DENIED', incr: 'PERMISSION_DENIED' },

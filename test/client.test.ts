@@ -249,6 +249,10 @@ example('examples/remote-client.ts runs as written against kvstored, over HTTP a
       assert.equal(lines.slice(0, 2), ['ada', 'someone else wrote first']);
       assert.match(lines[2]!, /^\d+n$/);
       assert.ok(lines.includes('user:1 = ada lovelace') && lines.includes('user:2 = grace'), r.stdout);
+      assert.ok(lines.includes('txn succeeded: true'), r.stdout); // the batch has just put 'grace' back
+      const watched = lines.filter((l) => l.startsWith('watch: '));
+      assert.equal(watched.slice(0, 3), ['watch: put user:1 = ada', 'watch: put user:1 = ada lovelace', 'watch: put user:2 = grace'], r.stdout);
+      assert.is(watched.at(-1), 'watch: put user:2 = grace hopper');
     }
   } finally {
     assert.is(await s.stop(), 0);

@@ -131,13 +131,62 @@ test('errors carry their gRPC status and the stable code in google.rpc.ErrorInfo
   }
 });
 
-test('a method the server does not have (Watch, Txn: not yet) is UNIMPLEMENTED', async () => {
-  for (const method of ['/kvstore.v1.KV/Watch', '/kvstore.v1.KV/Txn']) {
+test('a method the server does not have is UNIMPLEMENTED', async () => {
+  for (const method of ['/kvstore.v1.KV/Compact', '/kvstore.v1.KV/LeaseGrant']) {
     const status = await new Promise<number>((resolve) => {
       c.kv.makeUnaryRequest(method, (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err?.code ?? 0));
     });
     assert.is(status, grpc.status.UNIMPLEMENTED, method);
   }
+});
+
+test('Txn: a compare or op that sets nothing is INVALID_ARGUMENT; no credentials UNAUTHENTICATED', async () => {
+  const r1 = await call(c.kv, 'Txn', { compare: [{ key: key('t'), op: '=' }] }, bearer(admin));
+  assert.equal(r1.ok ? null : [r1.status, r1.code], [grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT']);
+  const r2 = await call(c.kv, 'Txn', { success: [{}] }, bearer(admin));
+  assert.equal(r2.ok ? null : [r2.status, r2.code], [grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT']);
+  const r3 = await call(c.kv, 'Txn', { success: [{ put: { key: key('t'), value: key('v') } }] });
+  assert.equal(r3.ok ? null : [r3.status, r3.code], [grpc.status.UNAUTHENTICATED, 'AUTH_FAILED']);
+  const r4 = await call(c.kv, 'Txn', { compare: [{ key: key('t'), op: '=', exists: false }], success: [{ put: { key: key('t'), value: key('v') } }] }, bearer(admin));
+  assert.ok(r4.ok && r4.res.succeeded === true && (r4.res.results as Any[]).length === 1);
+});
+
+/** A Watch call's messages until it ends or n arrived, and its final status. */
+function watch(request: Any, md: Record<string, string>, n: number): Promise<{ messages: Any[]; status: number | null; code: string | undefined }> {
+  const m = new grpc.Metadata();
+  for (const [k, v] of Object.entries(md)) m.add(k, v);
+  const stream = (c.kv.Watch as (r: Any, m: grpc.Metadata) => grpc.ClientReadableStream<Any>)(request, m);
+  const messages: Any[] = [];
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => stream.cancel(), 10_000);
+    stream.on('data', (msg: Any) => {
+      messages.push(msg);
+      if (messages.length >= n) {
+        clearTimeout(timer);
+        stream.cancel();
+        resolve({ messages, status: null, code: undefined });
+      }
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      clearTimeout(timer);
+      resolve({ messages, status: err.code, code: errorCodeOf(err.metadata) });
+    });
+  });
+}
+
+test('Watch: a first message with from_version, then one message per record; no credentials UNAUTHENTICATED; version 0 INVALID_ARGUMENT', async () => {
+  const p = await call(c.kv, 'Put', { key: key('w/0'), value: key('0') }, bearer(admin));
+  const from = BigInt((p as unknown as { res: { version: string } }).res.version);
+  await call(c.kv, 'Batch', { ops: [{ put: { key: key('w/1'), value: key('1') } }, { del: { key: key('w/0') } }] }, bearer(admin));
+  const got = await watch({ prefix: key('w/'), fromVersion: String(from) }, bearer(admin), 3);
+  assert.is(got.messages[0]!.fromVersion, String(from));
+  assert.is((got.messages[0]!.events as Any[]).length, 0);
+  assert.equal((got.messages[1]!.events as Any[]).map((e) => e.type), ['put']);
+  assert.equal((got.messages[2]!.events as Any[]).map((e) => [e.type, String(e.key)]), [['put', 'w/1'], ['del', 'w/0']]);
+  const anon = await watch({ prefix: key('w/') }, {}, 1);
+  assert.equal([anon.status, anon.code], [grpc.status.UNAUTHENTICATED, 'AUTH_FAILED']);
+  const zero = await watch({ fromVersion: '0' }, bearer(admin), 1);
+  assert.equal([zero.status, zero.code], [grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT']);
 });
 
 test('metrics: gRPC calls by service, method and code; storage operations in the same series as HTTP', async () => {

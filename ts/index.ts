@@ -4,6 +4,8 @@ export type { OpenOptions, Durability, EngineKind } from './store/options.js';
 export type { Key, Value } from './store/keys.js';
 export type { Encoding, EncodingName, EncodingFor, DecodedBy, KeyInput, ValueInput } from './store/encoding.js';
 export type { IteratorOptions, IteratorEntry, StoreIterator } from './store/iterator.js';
+export type { TxnRequest, TxnResponse, TxnResult, TxnCompare, TxnCompareOp, TxnOp } from './store/txn.js';
+export type { WatchRange, WatchOptions, WatchEvent, Watcher } from './store/watch.js';
 export { KvError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';

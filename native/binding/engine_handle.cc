@@ -319,6 +319,7 @@ Napi::Function EngineHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&EngineHandle::Del>("del"),
           InstanceMethod<&EngineHandle::Incr>("incr"),
           InstanceMethod<&EngineHandle::Batch>("batch"),
+          InstanceMethod<&EngineHandle::BatchIf>("batchIf"),
           InstanceMethod<&EngineHandle::Scan>("scan"),
           InstanceMethod<&EngineHandle::Count>("count"),
           InstanceMethod<&EngineHandle::Checkpoint>("checkpoint"),
@@ -520,6 +521,18 @@ Napi::Value EngineHandle::Batch(const Napi::CallbackInfo& info) {
   int64_t now = Int64Arg(env, info, 1, "now");
   uint64_t lsn = 0;
   Status s = e.Batch(Bytes(info[0]), now, &lsn);
+  Submitted(env, s, lsn);
+  return Napi::BigInt::New(env, lsn);
+}
+
+Napi::Value EngineHandle::BatchIf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = CheckOpen(env);
+  RequireBytes(env, info, 0, "body");
+  RequireBytes(env, info, 1, "checks");
+  int64_t now = Int64Arg(env, info, 2, "now");
+  uint64_t lsn = 0;
+  Status s = e.BatchIf(Bytes(info[0]), Bytes(info[1]), now, &lsn);
   Submitted(env, s, lsn);
   return Napi::BigInt::New(env, lsn);
 }

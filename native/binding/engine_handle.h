@@ -34,6 +34,7 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
   Napi::Value Del(const Napi::CallbackInfo& info);
   Napi::Value Incr(const Napi::CallbackInfo& info);
   Napi::Value Batch(const Napi::CallbackInfo& info);
+  Napi::Value BatchIf(const Napi::CallbackInfo& info);
   Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value Count(const Napi::CallbackInfo& info);
   Napi::Value Checkpoint(const Napi::CallbackInfo& info);

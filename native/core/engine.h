@@ -180,6 +180,13 @@ class Engine {
   Status Incr(std::string_view key, int64_t delta, int64_t now, uint64_t* lsn, int64_t* result);
   // body = a BATCH record body; malformed → InvalidArgument.
   Status Batch(std::string_view body, int64_t now, uint64_t* lsn);
+  // A conditional batch, the commit step of a transaction (ts/store/txn.ts): under the
+  // write lock, every key in `checks` must have exactly the version given (0 = absent or
+  // expired), as conditions see it (pending writes included), else VersionMismatch and
+  // nothing is written. checks = count u32 · count × (klen u32 · key · version u64).
+  // An empty body writes nothing (*lsn = 0): the checks alone validate a read-only
+  // transaction. Malformed checks or body → InvalidArgument.
+  Status BatchIf(std::string_view body, std::string_view checks, int64_t now, uint64_t* lsn);
   // Appends a record of an optional kind (128..255, docs/on-disk-format.md) that changes no
   // entry: readers that do not know the kind skip it, apply ignores it. Replication writes
   // the TIMELINE record (kind 128) this way. Errors: InvalidArgument (kind < 128 or body

@@ -4,6 +4,7 @@
 #include <climits>
 #include <string>
 
+#include "coding.h"
 #include "engine.h"
 #include "wal_format.h"
 
@@ -212,6 +213,63 @@ Status Engine::Batch(std::string_view body, int64_t now, uint64_t* lsn) {
   Status s = CheckWritable();
   if (!s.ok()) return s;
   last_now_.store(now, std::memory_order_relaxed);
+  size_t start;
+  *lsn = BeginRecordLocked(body.size(), &start);
+  buf_.append(body);
+  EndRecordLocked(start, *lsn, kKindBatch, &staged, changes);
+  return Status::Ok();
+}
+
+Status Engine::BatchIf(std::string_view body, std::string_view checks, int64_t now, uint64_t* lsn) {
+  struct Check {
+    std::string_view key;
+    uint64_t version;
+  };
+  std::vector<Check> parsed;
+  if (checks.size() < 4) return Status::InvalidArgument("malformed transaction checks: too short");
+  uint32_t count = DecodeFixed32(checks.data());
+  if (count > checks.size()) return Status::InvalidArgument("malformed transaction checks: count out of range");
+  parsed.reserve(count);
+  size_t at = 4;
+  for (uint32_t i = 0; i < count; i++) {
+    if (checks.size() - at < 4) return Status::InvalidArgument("malformed transaction checks: truncated");
+    uint32_t klen = DecodeFixed32(checks.data() + at);
+    at += 4;
+    if (klen < 1 || klen > kMaxKeyBytes || checks.size() - at < static_cast<size_t>(klen) + 8) {
+      return Status::InvalidArgument("malformed transaction checks: key length out of range");
+    }
+    parsed.push_back(Check{checks.substr(at, klen), DecodeFixed64(checks.data() + at + klen)});
+    at += klen + 8;
+  }
+  if (at != checks.size()) return Status::InvalidArgument("malformed transaction checks: trailing bytes");
+  std::vector<Change> changes;
+  std::vector<StagedChange> staged;
+  if (!body.empty()) {
+    std::string why;
+    if (!DecodeBody(kKindBatch, body, &changes, &why)) return Status::InvalidArgument("malformed batch: " + why);
+    if (body.size() > kMaxRecordBody) return Status::InvalidArgument("batch body larger than 256 MiB");
+    if (options_.durability == Durability::kAlways) {
+      staged.reserve(changes.size());
+      for (const Change& c : changes) {
+        staged.push_back(StagedChange{c.is_put, std::string(c.key), std::string(c.value), c.expires_at, HashKey(c.key)});
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Status s = body.empty() ? (closing_ || closed_ ? Status::Closed("the store is closed") : Status::Ok()) : CheckWritable();
+  if (!s.ok()) return s;
+  for (const Check& c : parsed) {
+    Current cur = CurrentLocked(c.key, HashKey(c.key), now, nullptr);
+    if (cur.version != c.version) {
+      return Status::VersionMismatch("a key the transaction read changed: expected version " + std::to_string(c.version) +
+                                     ", found " + std::to_string(cur.version));
+    }
+  }
+  last_now_.store(now, std::memory_order_relaxed);
+  if (body.empty()) {
+    *lsn = 0;
+    return Status::Ok();
+  }
   size_t start;
   *lsn = BeginRecordLocked(body.size(), &start);
   buf_.append(body);

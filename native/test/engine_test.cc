@@ -113,6 +113,39 @@ TEST_P(EngineTest, ABatchIsOneLsnAndAMalformedOneIsRefused) {
   EXPECT_EQ(e->Batch(bad, 1, &lsn).code(), Status::Code::kInvalidArgument);
 }
 
+std::string Checks(const std::vector<std::pair<std::string, uint64_t>>& checks) {
+  std::string b;
+  PutFixed32(&b, static_cast<uint32_t>(checks.size()));
+  for (const auto& [k, v] : checks) {
+    PutFixed32(&b, static_cast<uint32_t>(k.size()));
+    b.append(k);
+    PutFixed64(&b, v);
+  }
+  return b;
+}
+
+TEST_P(EngineTest, BatchIfWritesOnlyWhenEveryCheckedVersionHolds) {
+  auto e = MustOpen(Opts());
+  uint64_t v = MustPut(e.get(), "k", "1");
+  uint64_t lsn = 99;
+  // Not yet durable under `always`: the checks see the submitted write, as CAS does.
+  EXPECT_EQ(e->BatchIf(BatchBody({{"k", "x"}}, {}), Checks({{"k", v + 1}}), 1, &lsn).code(), Status::Code::kVersionMismatch);
+  EXPECT_EQ(e->BatchIf(BatchBody({{"k", "x"}}, {}), Checks({{"k", v}, {"absent", 3}}), 1, &lsn).code(), Status::Code::kVersionMismatch);
+  ASSERT_TRUE(e->BatchIf(std::string(), Checks({{"k", v}, {"absent", 0}}), 1, &lsn).ok());
+  EXPECT_EQ(lsn, 0u) << "an empty body validates and writes nothing";
+  ASSERT_TRUE(e->BatchIf(BatchBody({{"k", "2"}, {"n", "1"}}, {}), Checks({{"k", v}, {"absent", 0}}), 1, &lsn).ok());
+  EXPECT_EQ(lsn, v + 1);
+  std::string trailing = Checks({{"k", v}});
+  trailing.push_back('x');
+  EXPECT_EQ(e->BatchIf(BatchBody({{"k", "3"}}, {}), trailing, 1, &lsn).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(e->BatchIf(BatchBody({{"k", "3"}}, {}), std::string("\x01\x00", 2), 1, &lsn).code(), Status::Code::kInvalidArgument);
+  e->WaitDurable();
+  State s = Dump(*e);
+  EXPECT_EQ(s["k"].value, "2");
+  EXPECT_EQ(s["k"].version, v + 1);
+  EXPECT_EQ(s["n"].version, v + 1);
+}
+
 TEST_P(EngineTest, ScansAreOrderedBoundedAndLimited) {
   auto e = MustOpen(Opts());
   for (int i = 0; i < 200; i++) MustPut(e.get(), "k" + std::to_string(1000 + i), std::to_string(i));

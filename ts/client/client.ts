@@ -9,8 +9,18 @@ import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 import type {
-  BatchOperation, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, ScanOptions, Transport, Value, WhoAmI, WireBatchOp,
+  BatchOperation, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, RemoteWatcher, ScanOptions, Transport, TxnRequest, TxnResponse, Value,
+  WatchEvent, WatchOptions, WatchRange, WhoAmI, WireBatchOp, WireWatch,
 } from './types.js';
+import { toWireTxn } from './txn-wire.js';
+import { bytes } from './bytes.js';
+
+/** A dropped watch stream is reopened at most this many times in a row (reset by every event). */
+export const WATCH_RECONNECTS = 10;
+const WATCH_RANGE = optionNames<WatchRange>({ prefix: true, start: true, end: true });
+const WATCH_OPTIONS = optionNames<WatchOptions>({ fromVersion: true, maxQueue: true });
+/** Errors after which a watch may simply be reopened: the stream broke, nothing was refused for good. */
+const RECONNECT = new Set(['UNAVAILABLE', 'TIMEOUT', 'NOT_READY', 'RATE_LIMITED', 'CLOSED']);
 
 const PUT_OPTIONS = optionNames<PutOptions>({ ttlMs: true, ifVersion: true });
 const DELETE_OPTIONS = optionNames<DeleteOptions>({ ifVersion: true });
@@ -18,13 +28,7 @@ const SCAN_OPTIONS = optionNames<ScanOptions>({ prefix: true, start: true, end: 
 const BATCH_PUT_FIELDS = optionNames<Extract<BatchOperation, { type: 'put' }>>({ type: true, key: true, value: true, ttlMs: true });
 const BATCH_DEL_FIELDS = optionNames<Extract<BatchOperation, { type: 'del' }>>({ type: true, key: true });
 
-/** A key, value or bound as bytes; the embedded store's type rule (string as UTF-8, Buffer, Uint8Array). */
-export function bytes(v: unknown, what: string): Buffer {
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
-  if (Buffer.isBuffer(v)) return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  throw new KvError('INVALID_ARGUMENT', `${what} must be a string, Buffer or Uint8Array`);
-}
+export { bytes };
 
 function ttl(v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -121,6 +125,63 @@ export class Client implements KvClient {
       });
       return async (t) => ({ version: await t.batch(wire) });
     });
+  }
+
+  txn(request: TxnRequest): Promise<TxnResponse> {
+    return this.#run(() => {
+      const wire = toWireTxn(request);
+      return (t) => t.txn(wire);
+    });
+  }
+
+  /** Range and options are checked at the call (it throws), as the embedded watch's are. */
+  watch(range: WatchRange, options: WatchOptions = {}): RemoteWatcher {
+    if (this.#closed) throw new KvError('CLOSED', 'the client is closed');
+    if (range === null || typeof range !== 'object') throw new KvError('INVALID_ARGUMENT', 'watch needs a range: { prefix } or { start, end } ({} for every key)');
+    checkOptions('watch range', range, WATCH_RANGE);
+    checkOptions('watch', options, WATCH_OPTIONS);
+    if (options.fromVersion !== undefined && (typeof options.fromVersion !== 'bigint' || options.fromVersion < 1n)) throw new KvError('INVALID_ARGUMENT', 'fromVersion must be a bigint >= 1n');
+    const q: WireWatch = {
+      ...(range.prefix !== undefined ? { prefix: bytes(range.prefix, 'prefix') } : {}),
+      ...(range.start !== undefined ? { start: bytes(range.start, 'start') } : {}),
+      ...(range.end !== undefined ? { end: bytes(range.end, 'end') } : {}),
+      ...(options.fromVersion !== undefined ? { fromVersion: options.fromVersion } : {}),
+      ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    };
+    const stop = new AbortController();
+    const events = this.#watchEvents(q, stop.signal);
+    return {
+      close: () => {
+        stop.abort();
+        void events.return(undefined);
+      },
+      [Symbol.asyncIterator]: () => events,
+    };
+  }
+
+  /** The events of a watch, reopening a dropped stream from the version after the last record received. */
+  async *#watchEvents(q: WireWatch, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    let from = q.fromVersion;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        for await (const frame of this.#t.watch({ ...q, ...(from !== undefined ? { fromVersion: from } : {}) }, signal)) {
+          if (Array.isArray(frame)) {
+            failures = 0;
+            from = frame[0]!.version + 1n;
+            yield* frame;
+          } else {
+            from ??= frame.fromVersion;
+          }
+        }
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const code = (err as KvError).code;
+        if (!RECONNECT.has(code) || ++failures > Math.min(WATCH_RECONNECTS, this.#retry.retries * WATCH_RECONNECTS)) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (failures - 1))));
+      }
+    }
   }
 
   /** Options are checked at the call (it throws), as the embedded scan's are; the server is first asked at the first next(). */

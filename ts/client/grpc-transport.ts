@@ -12,7 +12,24 @@ import type { KVClient } from '../grpc/generated/kvstore/v1/KV.js';
 import type { AuthClient } from '../grpc/generated/kvstore/v1/Auth.js';
 import type { AdminClient } from '../grpc/generated/kvstore/v1/Admin.js';
 import { REFUSED_BEFORE_ACTING, parseRetryAfter, retryable } from './retry.js';
-import type { ConnectOptions, Entry, RemoteStats, Transport, WhoAmI, WireBatchOp, WireScan } from './types.js';
+import type { ConnectOptions, Entry, RemoteStats, Transport, TxnResponse, TxnResult, WatchEvent, WatchFrame, WhoAmI, WireBatchOp, WireScan, WireTxn, WireTxnOp, WireWatch } from './types.js';
+
+function wireOp(op: WireTxnOp): Record<string, unknown> {
+  if (op.type === 'put') return { put: { key: op.key, value: op.value, ...(op.ttlMs !== undefined ? { ttlMs: op.ttlMs } : {}) } };
+  if (op.type === 'incr') return { incr: { key: op.key, by: String(op.by) } };
+  return { [op.type]: { key: op.key } };
+}
+
+type WireResult = { result?: 'put' | 'del' | 'get' | 'incr' | undefined; put?: { version: string } | null; del?: { deleted: boolean } | null; get?: { entry: { value: Buffer; version: string } | null } | null; incr?: { value: string } | null };
+
+function result(r: WireResult): TxnResult {
+  switch (r.result) {
+    case 'put': return { type: 'put', version: BigInt(r.put!.version) };
+    case 'del': return { type: 'del', deleted: r.del!.deleted };
+    case 'incr': return { type: 'incr', value: BigInt(r.incr!.value) };
+    default: return r.get!.entry ? { type: 'get', value: r.get!.entry.value, version: BigInt(r.get!.entry.version) } : { type: 'get', value: undefined, version: 0n };
+  }
+}
 
 /** Room for the largest value (16 MiB) and a page of scan results. */
 const MAX_MESSAGE = 64 * 1024 * 1024;
@@ -101,6 +118,54 @@ export class GrpcTransport implements Transport {
     const r = await this.#call<{ items: Array<{ key: Buffer; value: Buffer }>; cursor: Buffer }>((md, o, cb) => this.#kv.Scan(req, md, o, cb));
     const items = r.items.map((i): [Buffer, Buffer] => [i.key, i.value]);
     return r.cursor.length > 0 ? { items, cursor: r.cursor } : { items };
+  }
+
+  async txn(t: WireTxn): Promise<TxnResponse> {
+    const req = {
+      compare: t.compare.map((c) => ({ key: c.key, op: c.op, ...('version' in c ? { version: String(c.version) } : 'value' in c ? { value: c.value } : { exists: c.exists }) })),
+      success: t.success.map(wireOp),
+      failure: t.failure.map(wireOp),
+    };
+    const r = await this.#call<{ succeeded: boolean; version: string; results: WireResult[] }>((md, o, cb) => this.#kv.Txn(req, md, o, cb));
+    return { succeeded: r.succeeded, version: BigInt(r.version), results: r.results.map(result) };
+  }
+
+  async *watch(q: WireWatch, signal: AbortSignal): AsyncGenerator<WatchFrame> {
+    const md = new grpc.Metadata();
+    if (this.#credential) md.set(this.#credential[0], this.#credential[1]);
+    const req = {
+      ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}),
+      ...(q.fromVersion !== undefined ? { fromVersion: String(q.fromVersion) } : {}), ...(q.maxQueue !== undefined ? { maxQueue: q.maxQueue } : {}),
+    };
+    const call = this.#kv.Watch(req, md);
+    const cancel = (): void => call.cancel();
+    signal.addEventListener('abort', cancel);
+    type Msg = { fromVersion: string; version: string; events: Array<{ type: string; key: Buffer; value: Buffer; expiresAtMs: string }> };
+    try {
+      for await (const m of call as AsyncIterable<Msg>) {
+        if (m.events.length === 0) {
+          yield { fromVersion: BigInt(m.fromVersion) };
+          continue;
+        }
+        const version = BigInt(m.version);
+        yield m.events.map((e): WatchEvent => {
+          const out: WatchEvent = { type: e.type as WatchEvent['type'], key: e.key, version };
+          if (e.type === 'put') out.value = e.value;
+          if (e.expiresAtMs !== '0') out.expiresAt = Number(e.expiresAtMs);
+          return out;
+        });
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      const kv = this.#error(err as grpc.ServiceError) as KvError & { resumeFrom?: bigint };
+      const m = /fromVersion (\d+)/.exec(kv.message);
+      if (kv.code === 'WATCH_LAGGED' && m) kv.resumeFrom = BigInt(m[1]!);
+      throw kv;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+    if (!signal.aborted) throw new KvError('UNAVAILABLE', 'the watch stream ended');
   }
 
   async checkpoint(): Promise<bigint> {

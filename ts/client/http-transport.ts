@@ -11,7 +11,48 @@ import { isUtf8 } from 'node:buffer';
 import { Agent, request } from 'undici';
 import { type ErrorCode, KvError, isErrorCode } from '../errors.js';
 import { REFUSED_BEFORE_ACTING, parseRetryAfter, retryable } from './retry.js';
-import type { ConnectOptions, Entry, RemoteStats, Transport, WhoAmI, WireBatchOp, WireScan } from './types.js';
+import type { ConnectOptions, Entry, RemoteStats, Transport, TxnResponse, TxnResult, WatchEvent, WatchFrame, WhoAmI, WireBatchOp, WireScan, WireTxn, WireTxnOp, WireWatch } from './types.js';
+
+/** A watch stream with no byte (not even the server's 5 s keepalive) for this long is dead. */
+const WATCH_IDLE_MS = 20_000;
+
+interface JsonEvent { type: 'put' | 'del' | 'expire'; key?: string; keyBase64?: string; value?: string; expiresAt?: number }
+
+/** One SSE message (event name and data) into a watch frame; an `error` event is thrown. */
+function sseFrame(event: string, data: string): WatchFrame | undefined {
+  if (event === 'ready') return { fromVersion: BigInt((JSON.parse(data) as { fromVersion: string }).fromVersion) };
+  if (event === 'error') {
+    const p = JSON.parse(data) as { code?: unknown; message?: string; resumeFrom?: string };
+    const err = new KvError(isErrorCode(p.code) ? p.code : 'INTERNAL', p.message ?? 'the watch failed') as KvError & { resumeFrom?: bigint };
+    if (p.resumeFrom !== undefined) err.resumeFrom = BigInt(p.resumeFrom);
+    throw err;
+  }
+  if (event !== 'change') return undefined;
+  const m = JSON.parse(data) as { version: string; events: JsonEvent[] };
+  const version = BigInt(m.version);
+  return m.events.map((e): WatchEvent => {
+    const out: WatchEvent = { type: e.type, key: e.key !== undefined ? Buffer.from(e.key, 'utf8') : Buffer.from(e.keyBase64 ?? '', 'base64'), version };
+    if (e.value !== undefined) out.value = Buffer.from(e.value, 'base64');
+    if (e.expiresAt !== undefined) out.expiresAt = e.expiresAt;
+    return out;
+  });
+}
+
+function wireOp(o: WireTxnOp): Record<string, unknown> {
+  const key = text(o.key, 'key');
+  if (o.type === 'put') return { op: 'put', key, value: o.value.toString('base64'), encoding: 'base64', ...(o.ttlMs !== undefined ? { ttl: o.ttlMs / 1000 } : {}) };
+  if (o.type === 'incr') return { op: 'incr', key, by: String(o.by) };
+  return { op: o.type, key };
+}
+
+function txnResult(r: { op: string; version?: string; deleted?: boolean; value?: string; found?: boolean }): TxnResult {
+  switch (r.op) {
+    case 'put': return { type: 'put', version: BigInt(r.version!) };
+    case 'del': return { type: 'del', deleted: r.deleted === true };
+    case 'incr': return { type: 'incr', value: BigInt(r.value!) };
+    default: return r.found ? { type: 'get', value: Buffer.from(r.value!, 'base64'), version: BigInt(r.version!) } : { type: 'get', value: undefined, version: 0n };
+  }
+}
 
 interface Answer {
   status: number;
@@ -191,6 +232,61 @@ export class HttpTransport implements Transport {
     const r = await this.#json<{ items: Array<{ key?: string; keyBase64?: string; value?: string }>; cursor?: string }>('GET', `v1/kv?${p}`, undefined, this.#readHeaders);
     const items = r.items.map((i): [Buffer, Buffer] => [i.key !== undefined ? Buffer.from(i.key, 'utf8') : Buffer.from(i.keyBase64 ?? '', 'base64'), Buffer.from(i.value ?? '', 'base64')]);
     return r.cursor === undefined ? { items } : { items, cursor: r.cursor };
+  }
+
+  async txn(t: WireTxn): Promise<TxnResponse> {
+    const body = {
+      compare: t.compare.map((c) => ({
+        key: text(c.key, 'key'), op: c.op,
+        ...('version' in c ? { version: String(c.version) } : 'value' in c ? { value: c.value.toString('base64'), encoding: 'base64' } : { exists: c.exists }),
+      })),
+      success: t.success.map(wireOp),
+      failure: t.failure.map(wireOp),
+    };
+    const r = await this.#json<{ succeeded: boolean; version: string; results: Array<{ op: string }> }>('POST', 'v1/txn', body);
+    return { succeeded: r.succeeded, version: BigInt(r.version), results: r.results.map(txnResult) };
+  }
+
+  async *watch(q: WireWatch, signal: AbortSignal): AsyncGenerator<WatchFrame> {
+    const p = new URLSearchParams();
+    if (q.prefix !== undefined) p.set('prefix', text(q.prefix, 'prefix'));
+    if (q.start !== undefined) p.set('start', text(q.start, 'start'));
+    if (q.end !== undefined) p.set('end', text(q.end, 'end'));
+    if (q.fromVersion !== undefined) p.set('fromVersion', String(q.fromVersion));
+    if (q.maxQueue !== undefined) p.set('maxQueue', String(q.maxQueue));
+    const url = new URL(`v1/watch?${p}`, this.#base);
+    let res;
+    try {
+      res = await request(url, { dispatcher: this.#agent, method: 'GET', headers: { ...this.#credential, accept: 'text/event-stream' }, signal, headersTimeout: this.#timeoutMs, bodyTimeout: WATCH_IDLE_MS });
+    } catch (err) {
+      throw networkError(err, url);
+    }
+    if (res.statusCode >= 300) throw problemError({ status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) });
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += (chunk as Buffer).toString('utf8');
+        for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+          const message = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of message.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          const frame = sseFrame(event, data.join('\n'));
+          if (frame !== undefined) yield frame;
+        }
+      }
+    } catch (err) {
+      if (err instanceof KvError) throw err;
+      if (signal.aborted) return;
+      throw networkError(err, url);
+    } finally {
+      res.body.destroy();
+    }
+    if (!signal.aborted) throw new KvError('UNAVAILABLE', `the watch stream from ${url.origin} ended`);
   }
 
   async checkpoint(): Promise<bigint> {

@@ -6,8 +6,20 @@
  */
 import type { BatchOperation, DeleteOptions, Entry, PutOptions, ScanOptions, StoreStats } from '../store/store.js';
 import type { Key, Value } from '../store/keys.js';
+import type { TxnCompare, TxnOp, TxnRequest, TxnResponse, TxnResult } from '../store/txn.js';
+import type { WatchEvent, WatchOptions, WatchRange } from '../store/watch.js';
 
-export type { BatchOperation, DeleteOptions, Entry, PutOptions, ScanOptions, Key, Value };
+export type { BatchOperation, DeleteOptions, Entry, PutOptions, ScanOptions, Key, Value, TxnCompare, TxnOp, TxnRequest, TxnResponse, TxnResult, WatchEvent, WatchOptions, WatchRange };
+
+/**
+ * store.watch(), remote: the same events, over SSE (HTTP) or a server stream (gRPC). A
+ * connection that drops is reopened from the version after the last event received (up to
+ * the client's retry count), so the events stay gapless across a server restart.
+ */
+export interface RemoteWatcher extends AsyncIterable<WatchEvent> {
+  /** Ends the iteration and the stream. */
+  close(): void;
+}
 
 /** Certificates for https:// and grpcs:// (PEM, as file contents). */
 export interface ClientTls {
@@ -78,6 +90,10 @@ export interface KvClient {
   delete(key: Key, options?: DeleteOptions): Promise<{ deleted: boolean }>;
   incr(key: Key, by?: bigint): Promise<bigint>;
   batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
+  /** store.txn(), remote: one request, the same semantics (docs/api.md, "Transactions"). */
+  txn(request: TxnRequest): Promise<TxnResponse>;
+  /** store.watch(), remote (see RemoteWatcher). The stream opens at the first next(). */
+  watch(range: WatchRange, options?: WatchOptions): RemoteWatcher;
   /** Entries in key order, fetched a page (scanPageSize) at a time as the loop asks for them. */
   scan(options?: ScanOptions): AsyncGenerator<[Buffer, Buffer]>;
   /** Admin role. */
@@ -91,6 +107,25 @@ export interface KvClient {
 
 /** A batch operation with its key and value as bytes. */
 export type WireBatchOp = { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number } | { type: 'del'; key: Buffer };
+
+export type WireTxnOp = { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number } | { type: 'del' | 'get'; key: Buffer } | { type: 'incr'; key: Buffer; by: bigint };
+export type WireCompare = { key: Buffer; op: '=' | '!=' | '<' | '>' } & ({ version: bigint } | { value: Buffer } | { exists: boolean });
+export interface WireTxn {
+  compare: WireCompare[];
+  success: WireTxnOp[];
+  failure: WireTxnOp[];
+}
+
+export interface WireWatch {
+  prefix?: Buffer;
+  start?: Buffer;
+  end?: Buffer;
+  fromVersion?: bigint;
+  maxQueue?: number;
+}
+
+/** What a watch stream yields: first where it starts, then one record's events at a time. */
+export type WatchFrame = { fromVersion: bigint } | WatchEvent[];
 
 export interface WireScan {
   prefix?: Buffer;
@@ -111,6 +146,9 @@ export interface Transport {
   batch(ops: WireBatchOp[]): Promise<bigint>;
   /** One page; `cursor` unset when it is the last. */
   scan(q: WireScan): Promise<{ items: Array<[Buffer, Buffer]>; cursor?: string | Buffer }>;
+  txn(t: WireTxn): Promise<TxnResponse>;
+  /** Opens a watch stream; ends when `signal` aborts; throws the server's error event as a KvError. */
+  watch(q: WireWatch, signal: AbortSignal): AsyncGenerator<WatchFrame>;
   checkpoint(): Promise<bigint>;
   stats(): Promise<RemoteStats>;
   whoami(): Promise<WhoAmI>;

@@ -119,6 +119,41 @@ export function encodeBatchBody(ops: readonly BatchOp[]): Buffer {
   return out;
 }
 
+/** A transaction's read set (Engine.batchIf): count u32 · count × (klen u32 · key · version u64). */
+export function encodeChecks(checks: ReadonlyArray<{ key: Buffer; version: bigint }>): Buffer {
+  let size = 4;
+  for (const c of checks) size += 4 + c.key.length + 8;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(checks.length, 0);
+  let at = 4;
+  for (const c of checks) {
+    out.writeUInt32LE(c.key.length, at);
+    c.key.copy(out, at + 4);
+    out.writeBigUInt64LE(c.version, at + 4 + c.key.length);
+    at += 4 + c.key.length + 8;
+  }
+  return out;
+}
+
+/** Decodes encodeChecks()'s bytes; throws FormatError on any malformed byte. */
+export function decodeChecks(buf: Buffer): Array<{ key: Buffer; version: bigint }> {
+  if (buf.length < 4) throw new FormatError('too short');
+  const count = buf.readUInt32LE(0);
+  if (count > buf.length) throw new FormatError('count out of range');
+  const out: Array<{ key: Buffer; version: bigint }> = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    if (buf.length - at < 4) throw new FormatError('truncated');
+    const klen = buf.readUInt32LE(at);
+    at += 4;
+    if (klen < 1 || klen > MAX_KEY_BYTES || buf.length - at < klen + 8) throw new FormatError('key length out of range');
+    out.push({ key: buf.subarray(at, at + klen), version: buf.readBigUInt64LE(at + klen) });
+    at += klen + 8;
+  }
+  if (at !== buf.length) throw new FormatError('trailing bytes');
+  return out;
+}
+
 /** A decoded change: what replay and apply need. */
 export type Change =
   | { type: 'put'; key: Buffer; value: Buffer; expiresAt: number }

@@ -184,6 +184,11 @@ export class NativeEngine implements Engine {
     return this.#h.batch(body, now);
   }
 
+  batchIf(body: Buffer, checks: Buffer, now: number): bigint {
+    if (body.length > 0) this.#wrote();
+    return this.#h.batchIf(body, checks, now);
+  }
+
   /** The returned keys and values are views of one page-sized Buffer. */
   scan(start: Buffer | null, end: Buffer | null, limit: number, reverse: boolean, now: number): Buffer[] {
     const packed = this.#h.scanP(start, end, limit, reverse, now);

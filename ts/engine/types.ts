@@ -138,6 +138,15 @@ export interface Engine {
   /** body = a BATCH record body (docs/on-disk-format.md). Applied atomically. */
   batch(body: Buffer, now: number): bigint;
   /**
+   * A conditional batch, the commit step of a transaction (ts/store/txn.ts): checked under
+   * the engine's write lock (one lock for every thread sharing a native engine), every key
+   * in `checks` must have exactly the version given (0n = absent or expired) in the newest
+   * submitted state, pending writes included; otherwise VERSION_MISMATCH and nothing is
+   * written. checks = encodeChecks(). An empty body writes nothing and returns 0n: the
+   * checks alone validate a read-only transaction (allowed on a standby too).
+   */
+  batchIf(body: Buffer, checks: Buffer, now: number): bigint;
+  /**
    * Live entries in byte order within [start, end) (null = unbounded), at most `limit`
    * (0 = no limit); expired entries are skipped and do not count. Fewer than `limit` only
    * when no live entry of the range is left: the store's paging relies on it.

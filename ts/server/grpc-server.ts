@@ -41,6 +41,14 @@ export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise
 /** Wraps a handler with the checks every call gets; see the file comment. */
 export type Unary = <Req, Res>(service: string, method: string, handler: UnaryHandler<Req, Res>, opts?: { public?: boolean; write?: boolean }) => grpc.handleUnaryCall<Req, Res>;
 
+/**
+ * A server-streaming handler: after the same checks as unary(), writes messages (await the
+ * returned promise of write() for backpressure) until it returns; `signal` aborts when the
+ * caller cancels or the server closes.
+ */
+export type StreamHandler<Req, Res> = (request: Req, ctx: CallContext, write: (m: Res) => Promise<void>, signal: AbortSignal) => Promise<void>;
+export type Streaming = <Req, Res>(service: string, method: string, handler: StreamHandler<Req, Res>) => grpc.handleServerStreamingCall<Req, Res>;
+
 export interface GrpcDeps {
   store: Store;
   auth: AuthService | null;
@@ -98,35 +106,54 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
     'grpc.keepalive_permit_without_calls': 1,
   });
 
+  /** ready? → per-IP limit → credentials (unless public) → per-principal limit. */
+  const admit = async (call: { getPeer(): string; metadata: grpc.Metadata }, method: string, opts: { public?: boolean }, onLimit: (wait: number) => void): Promise<CallContext> => {
+    const ip = peerIp(call.getPeer());
+    const limited = (wait: number, limit: string): KvError => {
+      metrics?.rateLimited.inc({ limit });
+      onLimit(wait);
+      return new KvError('RATE_LIMITED', `rate limit reached; retry in ${wait} s`);
+    };
+    if (!ready) throw new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart');
+    const ipWait = limits.ip.hit(ip);
+    if (ipWait > 0) throw limited(ipWait, 'ip');
+    let principal: Principal | null = null;
+    if (opts.public) {
+      if (method === 'Login') {
+        const wait = limits.login.hit(ip);
+        if (wait > 0) throw limited(wait, 'login');
+      }
+    } else if (auth) {
+      principal = await authenticate(auth, single(call.metadata, 'x-api-key'), single(call.metadata, 'authorization'), ip);
+      const wait = limits.principal.hit(RateLimits.principalKey(principal));
+      if (wait > 0) throw limited(wait, 'principal');
+    }
+    return { principal, ip };
+  };
+
+  /** The status a failed call ends with (logged as unary() logs it). */
+  const failure = (err: unknown, service: string, method: string, retryAfter: number | undefined, primaryUrl: string | null = null): grpc.ServiceError => {
+    const requestId = crypto.randomUUID();
+    const kv = err instanceof KvError ? err : new KvError('INTERNAL', undefined, { cause: err });
+    if (ROUTING_CODES.has(kv.code)) log.warn({ code: kv.code, grpc: `${service}/${method}`, requestId }, 'request not served here');
+    else if (kv.status >= 500) log.error({ err, code: kv.code, grpc: `${service}/${method}`, requestId }, 'request failed');
+    else if (kv.code === 'AUTH_FAILED' || kv.code === 'PERMISSION_DENIED') log.info({ code: kv.code, reason: typeof kv.cause === 'string' ? kv.cause : undefined, grpc: `${service}/${method}`, requestId }, 'request refused');
+    const e = toServiceError(kv, retryAfter ?? (ROUTING_CODES.has(kv.code) ? 1 : undefined));
+    e.metadata.set('x-request-id', requestId);
+    if (primaryUrl !== null) e.metadata.set(PRIMARY_HEADER, primaryUrl);
+    return e as grpc.ServiceError;
+  };
+
   const unary: Unary = (service, method, handler, opts = {}) => (call, callback) => {
     const t0 = process.hrtime.bigint();
-    const ip = peerIp(call.getPeer());
     let retryAfter: number | undefined;
     let primaryUrl: string | null = null;
     const finish = (code: grpc.status): void => {
       metrics?.observeGrpc(service, method, grpc.status[code] ?? String(code), Number(process.hrtime.bigint() - t0) / 1e9);
-      if (config.accessLog) log.info({ grpc: `${service}/${method}`, code: grpc.status[code], ip, ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'grpc call');
-    };
-    const limited = (wait: number, limit: string): KvError => {
-      metrics?.rateLimited.inc({ limit });
-      retryAfter = wait;
-      return new KvError('RATE_LIMITED', `rate limit reached; retry in ${wait} s`);
+      if (config.accessLog) log.info({ grpc: `${service}/${method}`, code: grpc.status[code], ip: peerIp(call.getPeer()), ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'grpc call');
     };
     const run = async (): Promise<unknown> => {
-      if (!ready) throw new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart');
-      const ipWait = limits.ip.hit(ip);
-      if (ipWait > 0) throw limited(ipWait, 'ip');
-      let principal: Principal | null = null;
-      if (opts.public) {
-        if (method === 'Login') {
-          const wait = limits.login.hit(ip);
-          if (wait > 0) throw limited(wait, 'login');
-        }
-      } else if (auth) {
-        principal = await authenticate(auth, single(call.metadata, 'x-api-key'), single(call.metadata, 'authorization'), ip);
-        const wait = limits.principal.hit(RateLimits.principalKey(principal));
-        if (wait > 0) throw limited(wait, 'principal');
-      }
+      const ctx = await admit(call, method, opts, (w) => (retryAfter = w));
       const view = deps.view;
       if (opts.write && view && !view.isWritablePrimary()) {
         primaryUrl = primaryOrigin(view.primaryUrl());
@@ -134,7 +161,7 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
           ? 'this node is not the primary and no primary is known right now; retry'
           : `this node is not the primary: send writes to ${primaryUrl} (its HTTP API; gRPC writes are not forwarded)`);
       }
-      return handler(call.request, { principal, ip });
+      return handler(call.request, ctx);
     };
     run().then(
       (response) => {
@@ -142,22 +169,45 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
         callback(null, response as never);
       },
       (err: unknown) => {
-        const requestId = crypto.randomUUID();
-        const kv = err instanceof KvError ? err : new KvError('INTERNAL', undefined, { cause: err });
-        if (ROUTING_CODES.has(kv.code)) log.warn({ code: kv.code, grpc: `${service}/${method}`, requestId }, 'request not served here');
-        else if (kv.status >= 500) log.error({ err, code: kv.code, grpc: `${service}/${method}`, requestId }, 'request failed');
-        else if (kv.code === 'AUTH_FAILED' || kv.code === 'PERMISSION_DENIED') log.info({ code: kv.code, reason: typeof kv.cause === 'string' ? kv.cause : undefined, grpc: `${service}/${method}`, requestId }, 'request refused');
-        const e = toServiceError(kv, retryAfter ?? (ROUTING_CODES.has(kv.code) ? 1 : undefined));
-        e.metadata.set('x-request-id', requestId);
-        if (primaryUrl !== null) e.metadata.set(PRIMARY_HEADER, primaryUrl);
+        const e = failure(err, service, method, retryAfter, primaryUrl);
         finish(e.code);
         callback(e);
       },
     );
   };
 
+  /** Streams open now: closing the port aborts them, so a watch does not hold shutdown for graceMs. */
+  const streams = new Set<AbortController>();
+  const streaming: Streaming = (service, method, handler) => (call) => {
+    const t0 = process.hrtime.bigint();
+    let retryAfter: number | undefined;
+    const stop = new AbortController();
+    streams.add(stop);
+    call.on('cancelled', () => stop.abort());
+    const write = (m: unknown): Promise<void> => new Promise((resolve) => {
+      if (stop.signal.aborted) return resolve();
+      if (call.write(m as never)) resolve();
+      else call.once('drain', () => resolve());
+    });
+    const finish = (code: grpc.status): void => {
+      streams.delete(stop);
+      metrics?.observeGrpc(service, method, grpc.status[code] ?? String(code), Number(process.hrtime.bigint() - t0) / 1e9);
+    };
+    (async () => handler(call.request, await admit(call, method, {}, (w) => (retryAfter = w)), write as never, stop.signal))().then(
+      () => {
+        finish(grpc.status.OK);
+        if (!call.cancelled) call.end();
+      },
+      (err: unknown) => {
+        const e = failure(err, service, method, retryAfter);
+        finish(e.code);
+        if (!call.cancelled) call.emit('error', e);
+      },
+    );
+  };
+
   const { definition, proto } = loadKvstoreProto();
-  const services = grpcServices(unary, deps);
+  const services = grpcServices(unary, deps, streaming);
   server.addService(proto.kvstore.v1.KV.service, services.kv);
   server.addService(proto.kvstore.v1.Auth.service, services.auth);
   server.addService(proto.kvstore.v1.Admin.service, services.admin);
@@ -173,6 +223,7 @@ export async function startGrpcServer(config: ServerConfig, port: number, deps: 
     port: bound,
     setReady: (r) => void (ready = r),
     close: (graceMs = 10_000) => new Promise<void>((resolve) => {
+      for (const s of streams) s.abort();
       const timer = setTimeout(() => {
         server.forceShutdown();
         resolve();

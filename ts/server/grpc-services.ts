@@ -11,8 +11,14 @@ import type { KVHandlers } from '../grpc/generated/kvstore/v1/KV.js';
 import type { AuthHandlers } from '../grpc/generated/kvstore/v1/Auth.js';
 import type { AdminHandlers } from '../grpc/generated/kvstore/v1/Admin.js';
 import type { BatchOp__Output } from '../grpc/generated/kvstore/v1/BatchOp.js';
+import type { TxnOp__Output } from '../grpc/generated/kvstore/v1/TxnOp.js';
+import type { Compare__Output } from '../grpc/generated/kvstore/v1/Compare.js';
+import type { TxnResult as WireResult } from '../grpc/generated/kvstore/v1/TxnResult.js';
+import type { WatchResponse } from '../grpc/generated/kvstore/v1/WatchResponse.js';
+import type { TxnCompare, TxnOp, TxnResult } from '../store/txn.js';
+import type { WatchEvent } from '../store/watch.js';
 import { authorizeOrThrow } from './access.js';
-import type { GrpcDeps, Unary } from './grpc-server.js';
+import type { GrpcDeps, Streaming, Unary } from './grpc-server.js';
 import { DEFAULT_SCAN_PAGE, MAX_SCAN_PAGE, scanPage, scanScope } from './scan-page.js';
 
 /** As POST /v1/batch. */
@@ -22,7 +28,41 @@ const EMPTY = Buffer.alloc(0);
 /** A uint64 / sint64 field (a decimal string, as the loader gives them) as a bigint. */
 const big = (s: string): bigint => BigInt(s);
 
-export function grpcServices(unary: Unary, deps: GrpcDeps): { kv: KVHandlers; auth: AuthHandlers; admin: AdminHandlers } {
+const TXN_ACTIONS = { put: ['write'], del: ['delete'], get: ['read'], incr: ['read', 'write'] } as const;
+
+function txnCompare(c: Compare__Output, i: number): TxnCompare {
+  const op = c.op as TxnCompare['op'];
+  if (c.target === 'version') return { key: c.key, op, version: big(c.version!) };
+  if (c.target === 'value') return { key: c.key, op, value: c.value! };
+  if (c.target === 'exists') return { key: c.key, op: op as '=' | '!=', exists: c.exists! };
+  throw new KvError('INVALID_ARGUMENT', `compare[${i}] sets none of version, value or exists`);
+}
+
+function txnOp(o: TxnOp__Output, where: string): TxnOp {
+  if (o.op === 'put' && o.put) return o.put.ttlMs !== undefined ? { type: 'put', key: o.put.key, value: o.put.value, ttlMs: o.put.ttlMs } : { type: 'put', key: o.put.key, value: o.put.value };
+  if (o.op === 'del' && o.del) return { type: 'del', key: o.del.key };
+  if (o.op === 'get' && o.get) return { type: 'get', key: o.get.key };
+  if (o.op === 'incr' && o.incr) return { type: 'incr', key: o.incr.key, by: o.incr.by !== undefined ? big(o.incr.by) : 1n };
+  throw new KvError('INVALID_ARGUMENT', `${where} sets none of put, del, get or incr`);
+}
+
+function txnResult(r: TxnResult): WireResult {
+  switch (r.type) {
+    case 'put': return { put: { version: String(r.version) } };
+    case 'del': return { del: { deleted: r.deleted } };
+    case 'incr': return { incr: { value: String(r.value) } };
+    case 'get': return { get: { entry: r.value === undefined ? null : { value: r.value, version: String(r.version), expiresAtMs: '0' } } };
+  }
+}
+
+function watchMessage(events: WatchEvent[]): WatchResponse {
+  return {
+    version: String(events[0]!.version),
+    events: events.map((e) => ({ type: e.type, key: e.key, value: e.value ?? EMPTY, expiresAtMs: String(e.expiresAt ?? 0) })),
+  };
+}
+
+export function grpcServices(unary: Unary, deps: GrpcDeps, streaming: Streaming): { kv: KVHandlers; auth: AuthHandlers; admin: AdminHandlers } {
   const { store, auth, metrics } = deps;
   const op = (name: string): void => void metrics?.storageOps.inc({ op: name });
 
@@ -75,6 +115,41 @@ export function grpcServices(unary: Unary, deps: GrpcDeps): { kv: KVHandlers; au
       const { version } = await store.batch(ops);
       return { version: String(version) };
     }, { write: true }),
+
+    Txn: unary('kvstore.v1.KV', 'Txn', async (req, { principal }) => {
+      const compare = req.compare.map(txnCompare);
+      const success = req.success.map((o, i) => txnOp(o, `success[${i}]`));
+      const failure = req.failure.map((o, i) => txnOp(o, `failure[${i}]`));
+      // Every key is authorized before anything runs, both branches (as POST /v1/txn).
+      for (const c of compare) authorizeOrThrow(auth, principal, 'read', c.key as Buffer);
+      for (const o of [...success, ...failure]) for (const a of TXN_ACTIONS[o.type]) authorizeOrThrow(auth, principal, a, o.key as Buffer);
+      op('txn');
+      const r = await store.txn({ compare, success, failure });
+      return { succeeded: r.succeeded, version: String(r.version), results: r.results.map(txnResult) };
+    }),
+
+    Watch: streaming('kvstore.v1.KV', 'Watch', async (req, { principal }, write, signal) => {
+      const filter = auth === null ? null : (key: Buffer): boolean => auth.authorize(principal, 'read', key).allow;
+      const w = store._watch(
+        { ...(req.prefix.length > 0 ? { prefix: req.prefix } : {}), ...(req.start !== undefined ? { start: req.start } : {}), ...(req.end !== undefined ? { end: req.end } : {}) },
+        { ...(req.fromVersion !== undefined ? { fromVersion: big(req.fromVersion) } : {}), ...(req.maxQueue > 0 ? { maxQueue: req.maxQueue } : {}) },
+        filter,
+      );
+      op('watch');
+      const stop = (): void => w.close();
+      signal.addEventListener('abort', stop);
+      try {
+        await write({ fromVersion: String(w.fromVersion), version: '0', events: [] });
+        for (;;) {
+          const r = await w.nextRecord();
+          if (r === null) return;
+          await write(watchMessage(r));
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        w.close();
+      }
+    }),
 
     Scan: unary('kvstore.v1.KV', 'Scan', (req, { principal }) => {
       const limit = req.limit === 0 ? DEFAULT_SCAN_PAGE : req.limit;

@@ -62,7 +62,7 @@ export class Metrics {
 
     // Zero series up front, so dashboards and alerts see 0 rather than nothing.
     for (const outcome of ['forwarded', 'redirected', 'refused', 'not_primary', 'forward_failed', 'outcome_unknown']) this.routedWrites.inc({ outcome }, 0);
-    for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch']) this.storageOps.inc({ op }, 0);
+    for (const op of ['get', 'put', 'delete', 'incr', 'scan', 'batch', 'txn', 'watch']) this.storageOps.inc({ op }, 0);
     for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;
     let lastCheckpointSeen = Date.now();

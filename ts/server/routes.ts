@@ -21,6 +21,8 @@ import type { ReplicationNode } from '../replication/node.js';
 import { walSenderRoutes } from '../replication/wal-sender.js';
 import type { ClusterControl } from '../cluster/control.js';
 import { sendProblem } from './problem.js';
+import { txnRoute } from './txn-route.js';
+import { watchRoute } from './watch-route.js';
 import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
 
 export interface KvstoreRoutesOptions {
@@ -311,6 +313,9 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     const { version } = await store.batch(batch);
     return { version: String(version) };
   });
+
+  txnRoute(app, store, allow, metrics);
+  watchRoute(app, store, auth, metrics);
 
   // ------------------------------------------------------------ sessions
   app.post('/auth/login', {

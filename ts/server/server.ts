@@ -27,6 +27,8 @@ import { Router } from './routing.js';
 
 /** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
 const STREAM_ROUTE = '/v1/replication/stream';
+/** Watch streams (SSE) end when the server closes, like replication streams: not requests in flight. */
+const WATCH_ROUTE = '/v1/watch';
 const FEEDBACK_ROUTE = '/v1/replication/feedback';
 
 /** One route as registered (HEAD routes fastify adds for GET included). */
@@ -139,7 +141,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   // Every response carries its request id. (A callback hook: cheaper than an async one.)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (request.routeOptions.url !== STREAM_ROUTE && request.routeOptions.url !== FEEDBACK_ROUTE) {
+    if (request.routeOptions.url !== STREAM_ROUTE && request.routeOptions.url !== FEEDBACK_ROUTE && request.routeOptions.url !== WATCH_ROUTE) {
       inFlight++;
       reply.raw.once('close', () => {
         if (--inFlight === 0) onIdle?.();

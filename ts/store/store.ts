@@ -8,6 +8,8 @@ import { KvError, toKvError } from '../errors.js';
 import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from '../engine/format.js';
 import type { Engine, EngineStats } from '../engine/types.js';
 import { openEngine } from './open.js';
+import { type TxnRequest, type TxnResponse, runTxn } from './txn.js';
+import { type WatchOptions, type WatchRange, type Watcher, WatchHub, eventDecoder } from './watch.js';
 import type { ReplicationPort } from '../replication/port.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
@@ -129,6 +131,8 @@ export class Store<V = Buffer, K = Buffer> {
   static #promotingError(): KvError {
     return new KvError('READ_ONLY', 'this store is being promoted to primary; retry in a moment');
   }
+  /** The WAL tail of watch(), made at the first watch. */
+  #watchHub: WatchHub | null = null;
 
   /** @internal Use open(). */
   constructor(engine: Engine, kind: 'native' | 'js', opts: ResolvedOptions, keys: Codec = BINARY, values: Codec = BINARY) {
@@ -392,6 +396,42 @@ export class Store<V = Buffer, K = Buffer> {
     }
   }
 
+  /**
+   * An etcd-style transaction: every compare is evaluated, then the success branch (all
+   * held) or the failure branch runs; compares and branch are atomic and the branch's writes
+   * are one WAL record. Serializable: see docs/api.md, "Transactions" (and ts/store/txn.ts).
+   */
+  txn(request: TxnRequest<V, K>): Promise<TxnResponse<V>> {
+    return runTxn<V>({
+      engine: () => this.#engine,
+      now: () => this.#opts.clock(),
+      key: this.#key,
+      value: (v) => (this.#values.encode === null ? (v as Value) : encodeWith(this.#values, v, 'value')),
+      expiry: (ttlMs) => this.#expiry(ttlMs),
+      decode: (v) => (this.#values.decode === null ? v : decodeWith(this.#values, v, 'value')) as V,
+      durable: (lsn, result) => this.#durable(lsn, result),
+    }, request as TxnRequest<unknown, unknown>);
+  }
+
+  /**
+   * The change feed of a key range ({} = every key but `_sys.`): events in LSN order, from the
+   * WAL, so every thread's writes (and on a standby, the primary's) appear. See ts/store/watch.ts
+   * and docs/api.md, "Watch".
+   */
+  watch(range: WatchRange, options: WatchOptions = {}): Watcher<V, K> {
+    return this._watch(range, options, null);
+  }
+
+  /** @internal watch() with a key filter (the server's RBAC: only keys the caller may read). */
+  _watch(range: WatchRange, options: WatchOptions, filter: ((key: Buffer) => boolean) | null): Watcher<V, K> {
+    this.#watchHub ??= new WatchHub(() => this._replication());
+    try {
+      return this.#watchHub.watch(range, options, eventDecoder(this.#keys, this.#values), filter) as Watcher<V, K>;
+    } catch (err) {
+      throw toKvError(err);
+    }
+  }
+
   /** [start, end) of a scan: its bounds narrowed by its prefix (null = unbounded). */
   #range(o: ScanOptions): [Buffer | null, Buffer | null] {
     let start = toBound(o.start, 'start');
@@ -609,6 +649,7 @@ export class Store<V = Buffer, K = Buffer> {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#watchHub?.closeAll();
     const replica = this.#replica;
     this.#replica = null;
     await replica?.stop();

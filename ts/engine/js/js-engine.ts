@@ -26,6 +26,7 @@ import {
   MAX_LSN,
   RECORD_HEADER,
   decodeBody,
+  decodeChecks,
   encodeDeleteBody,
   encodePutBody,
   writeRecord,
@@ -218,6 +219,35 @@ export class JsEngine implements Engine {
     } catch (err) {
       throw coded('INVALID_ARGUMENT', `malformed batch: ${(err as Error).message}`);
     }
+    for (const c of changes) if (c.type === 'put') c.value = Buffer.from(c.value);
+    return this.submit(KIND_BATCH, Buffer.from(body), changes);
+  }
+
+  batchIf(body: Buffer, checks: Buffer, now: number): bigint {
+    let parsed: Array<{ key: Buffer; version: bigint }>;
+    try {
+      parsed = decodeChecks(checks);
+    } catch (err) {
+      throw coded('INVALID_ARGUMENT', `malformed transaction checks: ${(err as Error).message}`);
+    }
+    let changes: Change[] = [];
+    if (body.length > 0) {
+      try {
+        changes = decodeBody(KIND_BATCH, body);
+      } catch (err) {
+        throw coded('INVALID_ARGUMENT', `malformed batch: ${(err as Error).message}`);
+      }
+      this.checkWritable();
+    } else {
+      this.check();
+      if (this.closing) throw coded('CLOSED', 'the store is closing');
+    }
+    for (const c of parsed) {
+      const found = this.current(c.key.toString('latin1'), now)?.version ?? 0n;
+      if (found !== c.version) throw coded('VERSION_MISMATCH', `a key the transaction read changed: expected version ${c.version}, found ${found}`);
+    }
+    this.lastNow = now;
+    if (body.length === 0) return 0n;
     for (const c of changes) if (c.type === 'put') c.value = Buffer.from(c.value);
     return this.submit(KIND_BATCH, Buffer.from(body), changes);
   }

@@ -14,6 +14,10 @@ import type { PutRequest as _kvstore_v1_PutRequest, PutRequest__Output as _kvsto
 import type { PutResponse as _kvstore_v1_PutResponse, PutResponse__Output as _kvstore_v1_PutResponse__Output } from '../../kvstore/v1/PutResponse.js';
 import type { ScanRequest as _kvstore_v1_ScanRequest, ScanRequest__Output as _kvstore_v1_ScanRequest__Output } from '../../kvstore/v1/ScanRequest.js';
 import type { ScanResponse as _kvstore_v1_ScanResponse, ScanResponse__Output as _kvstore_v1_ScanResponse__Output } from '../../kvstore/v1/ScanResponse.js';
+import type { TxnRequest as _kvstore_v1_TxnRequest, TxnRequest__Output as _kvstore_v1_TxnRequest__Output } from '../../kvstore/v1/TxnRequest.js';
+import type { TxnResponse as _kvstore_v1_TxnResponse, TxnResponse__Output as _kvstore_v1_TxnResponse__Output } from '../../kvstore/v1/TxnResponse.js';
+import type { WatchRequest as _kvstore_v1_WatchRequest, WatchRequest__Output as _kvstore_v1_WatchRequest__Output } from '../../kvstore/v1/WatchRequest.js';
+import type { WatchResponse as _kvstore_v1_WatchResponse, WatchResponse__Output as _kvstore_v1_WatchResponse__Output } from '../../kvstore/v1/WatchResponse.js';
 
 export interface KVClient extends grpc.Client {
   /**
@@ -106,6 +110,40 @@ export interface KVClient extends grpc.Client {
   scan(argument: _kvstore_v1_ScanRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvstore_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
   scan(argument: _kvstore_v1_ScanRequest, callback: grpc.requestCallback<_kvstore_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * etcd-style transaction: every compare holds → success ops run, else failure ops; compares
+   * and the branch are atomic and the branch's writes are one WAL record. Up to 1000 each.
+   */
+  Txn(argument: _kvstore_v1_TxnRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  Txn(argument: _kvstore_v1_TxnRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  Txn(argument: _kvstore_v1_TxnRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  Txn(argument: _kvstore_v1_TxnRequest, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * etcd-style transaction: every compare holds → success ops run, else failure ops; compares
+   * and the branch are atomic and the branch's writes are one WAL record. Up to 1000 each.
+   */
+  txn(argument: _kvstore_v1_TxnRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  txn(argument: _kvstore_v1_TxnRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  txn(argument: _kvstore_v1_TxnRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  txn(argument: _kvstore_v1_TxnRequest, callback: grpc.requestCallback<_kvstore_v1_TxnResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The change feed of a key range, in version (LSN) order: one message per WAL record (a
+   * batch's or transaction's events together). Only keys the caller may read; never "_sys.".
+   * Ends with an error status: COMPACTED (from_version too old), WATCH_LAGGED (the caller
+   * read too slowly; resume from the version in the message).
+   */
+  Watch(argument: _kvstore_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kvstore_v1_WatchResponse__Output>;
+  Watch(argument: _kvstore_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kvstore_v1_WatchResponse__Output>;
+  /**
+   * The change feed of a key range, in version (LSN) order: one message per WAL record (a
+   * batch's or transaction's events together). Only keys the caller may read; never "_sys.".
+   * Ends with an error status: COMPACTED (from_version too old), WATCH_LAGGED (the caller
+   * read too slowly; resume from the version in the message).
+   */
+  watch(argument: _kvstore_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kvstore_v1_WatchResponse__Output>;
+  watch(argument: _kvstore_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kvstore_v1_WatchResponse__Output>;
+  
 }
 
 export interface KVHandlers extends grpc.UntypedServiceImplementation {
@@ -139,6 +177,20 @@ export interface KVHandlers extends grpc.UntypedServiceImplementation {
    */
   Scan: grpc.handleUnaryCall<_kvstore_v1_ScanRequest__Output, _kvstore_v1_ScanResponse>;
   
+  /**
+   * etcd-style transaction: every compare holds → success ops run, else failure ops; compares
+   * and the branch are atomic and the branch's writes are one WAL record. Up to 1000 each.
+   */
+  Txn: grpc.handleUnaryCall<_kvstore_v1_TxnRequest__Output, _kvstore_v1_TxnResponse>;
+  
+  /**
+   * The change feed of a key range, in version (LSN) order: one message per WAL record (a
+   * batch's or transaction's events together). Only keys the caller may read; never "_sys.".
+   * Ends with an error status: COMPACTED (from_version too old), WATCH_LAGGED (the caller
+   * read too slowly; resume from the version in the message).
+   */
+  Watch: grpc.handleServerStreamingCall<_kvstore_v1_WatchRequest__Output, _kvstore_v1_WatchResponse>;
+  
 }
 
 export interface KVDefinition extends grpc.ServiceDefinition {
@@ -148,4 +200,6 @@ export interface KVDefinition extends grpc.ServiceDefinition {
   Incr: MethodDefinition<_kvstore_v1_IncrRequest, _kvstore_v1_IncrResponse, _kvstore_v1_IncrRequest__Output, _kvstore_v1_IncrResponse__Output>
   Put: MethodDefinition<_kvstore_v1_PutRequest, _kvstore_v1_PutResponse, _kvstore_v1_PutRequest__Output, _kvstore_v1_PutResponse__Output>
   Scan: MethodDefinition<_kvstore_v1_ScanRequest, _kvstore_v1_ScanResponse, _kvstore_v1_ScanRequest__Output, _kvstore_v1_ScanResponse__Output>
+  Txn: MethodDefinition<_kvstore_v1_TxnRequest, _kvstore_v1_TxnResponse, _kvstore_v1_TxnRequest__Output, _kvstore_v1_TxnResponse__Output>
+  Watch: MethodDefinition<_kvstore_v1_WatchRequest, _kvstore_v1_WatchResponse, _kvstore_v1_WatchRequest__Output, _kvstore_v1_WatchResponse__Output>
 }
