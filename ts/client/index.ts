@@ -22,7 +22,8 @@ export { KvError, ERRORS } from '../errors.js';
 export type { ErrorCode } from '../errors.js';
 export type { EngineRole } from '../engine/types.js';
 export type {
-  BatchOperation, ClientTls, ConnectOptions, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, RetryOptions, ScanOptions, Value, WhoAmI,
+  BatchOperation, ClientTls, ConnectOptions, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, RemoteWatcher, RetryOptions, ScanOptions, Value, WhoAmI,
+  TxnCompare, TxnOp, TxnRequest, TxnResponse, TxnResult, WatchEvent, WatchOptions, WatchRange,
 } from './types.js';
 
 const CONNECT_OPTIONS = optionNames<ConnectOptions>({ url: true, apiKey: true, token: true, tls: true, timeoutMs: true, retry: true, maxRedirects: true, scanPageSize: true, connections: true, consistency: true });
