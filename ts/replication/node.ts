@@ -17,13 +17,21 @@ import { currentTimeline, historyToJson, initialHistory, promote, type History }
 import { WalReceiver, type ReceiverStatus, type ReceiverTls } from './wal-receiver.js';
 
 export interface ReplicationConfig {
-  /** Follow this primary (a standby); undefined = this node is a primary. */
+  /** Follow this primary (a standby); undefined = this node is a primary (unless standby). */
   replicaOf?: string | undefined;
+  /** Cluster mode: a standby whose primary is not known yet (follow() names it later). */
+  standby?: boolean | undefined;
   standbyId: string;
   apiKey?: string | undefined;
   tls?: ReceiverTls | undefined;
   synchronousStandbys: number;
   synchronousTimeoutMs: number;
+  /**
+   * Cluster mode: called before a primary acknowledges each write (after it is durable here
+   * and, with synchronous standbys, confirmed by them); throws (FENCED) when this node may no
+   * longer acknowledge: its leadership lease could not be renewed in time (ts/cluster/).
+   */
+  commitGuard?: (() => void) | undefined;
 }
 
 export interface ReplicationStatus {
@@ -57,6 +65,8 @@ export class ReplicationNode {
   #promoting: Promise<void> | null = null;
   /** Client writes wait for the synchronous standbys (armCommitGate was called). */
   #gateArmed = false;
+  /** The primary a standby follows (replicaOf, then whatever follow() points it at). */
+  #primaryUrl: string | undefined;
 
   constructor(store: Store<unknown, unknown>, config: ReplicationConfig, log: Log) {
     this.store = store;
@@ -65,7 +75,8 @@ export class ReplicationNode {
     this.quorum = new SyncQuorum(config.synchronousStandbys, config.synchronousTimeoutMs);
     this.registry = new StandbyRegistry(this.quorum);
     this.#history = readHistory(store._replication().dir);
-    this.#role = config.replicaOf === undefined ? 'primary' : 'standby';
+    this.#role = config.replicaOf === undefined && config.standby !== true ? 'primary' : 'standby';
+    this.#primaryUrl = config.replicaOf;
   }
 
   get role(): 'primary' | 'standby' {
@@ -83,8 +94,32 @@ export class ReplicationNode {
       this.#becomePrimary();
       return;
     }
+    if (this.#primaryUrl !== undefined) this.#startReceiver();
+  }
+
+  /**
+   * A standby: follow another primary from now on (cluster mode: the leader key changed).
+   * The running receiver stops after its current frame; the new one's HELLO decides whether
+   * to stream on, rewind or re-bootstrap (planFollow), as at a start.
+   */
+  async follow(url: string): Promise<void> {
+    if (this.#role !== 'standby') throw new KvError('NOT_STANDBY', 'a primary follows no one');
+    if (url === this.#primaryUrl && this.#receiver) return;
+    const old = this.#receiver;
+    this.#receiver = null;
+    await old?.stop();
+    this.#primaryUrl = url;
+    if (this.#role === 'standby' && this.#promoting === null) this.#startReceiver();
+  }
+
+  /** The primary this standby follows (undefined on a primary). */
+  get primaryUrl(): string | undefined {
+    return this.#role === 'standby' ? this.#primaryUrl : undefined;
+  }
+
+  #startReceiver(): void {
     this.#receiver = new WalReceiver({
-      primaryUrl: this.#config.replicaOf!,
+      primaryUrl: this.#primaryUrl!,
       standbyId: this.#config.standbyId,
       apiKey: this.#config.apiKey,
       tls: this.#config.tls,
@@ -110,7 +145,17 @@ export class ReplicationNode {
       writeHistory(port.dir, this.#history);
       this.#log('info', `replication: new system ${this.#history.systemId}, timeline ${this.#history.entries[0]!.id}`);
     }
-    if (this.#gateArmed && this.#config.synchronousStandbys > 0) this.store._setCommitGate((lsn) => this.quorum.wait(lsn));
+    const guard = this.#config.commitGuard;
+    if (!this.#gateArmed) return;
+    if (guard) {
+      this.store._setCommitGate(async (lsn) => {
+        guard();
+        if (this.#config.synchronousStandbys > 0) await this.quorum.wait(lsn);
+        guard();
+      });
+    } else if (this.#config.synchronousStandbys > 0) {
+      this.store._setCommitGate((lsn) => this.quorum.wait(lsn));
+    }
   }
 
   /**

@@ -40,6 +40,8 @@ export class SyncQuorum {
   private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
   private confirmed = 0n;
+  /** Cluster mode: only these standbys count (null: every connected standby counts). */
+  private eligible: ReadonlySet<string> | null = null;
   private waitCount = 0;
   private timeoutCount = 0;
 
@@ -60,7 +62,28 @@ export class SyncQuorum {
 
   /** Standbys whose flushed LSN counts now, highest first: the current synchronous set. */
   syncSet(): string[] {
-    return [...this.flushed.entries()].sort((a, b) => (a[1] === b[1] ? a[0].localeCompare(b[0]) : a[1] > b[1] ? -1 : 1)).slice(0, this.required).map(([id]) => id);
+    return this.counted().sort((a, b) => (a[1] === b[1] ? a[0].localeCompare(b[0]) : a[1] > b[1] ? -1 : 1)).slice(0, this.required).map(([id]) => id);
+  }
+
+  /**
+   * Cluster mode (ts/cluster/sync-publisher.ts): from now on only these standbys' reports
+   * count toward the quorum; null = every connected standby (the default). Narrowing never
+   * un-confirms what was confirmed.
+   */
+  setEligible(ids: readonly string[] | null): void {
+    this.eligible = ids === null ? null : new Set(ids);
+    this.recompute();
+  }
+
+  /** Every connected standby's flushed LSN as reported (eligible or not). */
+  reported(): ReadonlyMap<string, bigint> {
+    return this.flushed;
+  }
+
+  private counted(): Array<[string, bigint]> {
+    const all = [...this.flushed.entries()];
+    const e = this.eligible;
+    return e === null ? all : all.filter(([id]) => e.has(id));
   }
 
   /** A standby reported its flushed LSN (never moves back: a late, older report is ignored). */
@@ -112,7 +135,7 @@ export class SyncQuorum {
 
   private recompute(): void {
     if (this.required === 0) return;
-    const lsns = [...this.flushed.values()].sort((a, b) => (a === b ? 0 : a > b ? -1 : 1));
+    const lsns = this.counted().map(([, l]) => l).sort((a, b) => (a === b ? 0 : a > b ? -1 : 1));
     const q = lsns.length >= this.required ? lsns[this.required - 1]! : 0n;
     if (q <= this.confirmed) return;
     this.confirmed = q;

@@ -46,6 +46,13 @@ export interface ServerConfig {
   replicationKey: string | undefined;
   synchronousStandbys: number;
   synchronousTimeoutMs: number;
+  cluster: string | undefined;
+  etcd: string | undefined;
+  etcdPrefix: string;
+  nodeId: string | undefined;
+  advertiseUrl: string | undefined;
+  clusterLeaseTtlMs: number;
+  clusterRenewIntervalMs: number;
 }
 
 type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
@@ -112,6 +119,19 @@ export const FIELDS: readonly Field[] = [
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
   { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N, 0..64; 0 = asynchronous); on a standby it takes effect when the standby is promoted' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
+  {
+    name: 'cluster', kind: 'string', default: undefined,
+    section: 'Cluster mode: automatic failover on etcd (docs/cluster.md)\n'
+      + '  cluster, etcd, node-id and advertise-url together; replica-of does not go with them (etcd\n'
+      + '  decides who is primary). Standbys stream with replication-api-key as above.',
+    help: 'the cluster this node belongs to, [A-Za-z0-9._-]{1,64} (unset: no cluster mode)',
+  },
+  { name: 'etcd', kind: 'string', default: undefined, help: 'etcd endpoints, comma-separated http(s)://host:port URLs' },
+  { name: 'etcdPrefix', kind: 'string', default: '/kvstore', help: "the cluster's keys in etcd are under <etcd-prefix>/<cluster>/" },
+  { name: 'nodeId', kind: 'string', default: undefined, help: "this node's name in the cluster (and on the primary as a standby), [A-Za-z0-9._-]{1,64}" },
+  { name: 'advertiseUrl', kind: 'string', default: undefined, help: 'the http(s)://host:port URL other nodes and clients reach this node at' },
+  { name: 'clusterLeaseTtlMs', kind: 'int', default: 1000, min: 1000, max: 60_000, help: "leadership lease TTL, ms (etcd grants whole seconds, at least its minimum: about 1.5 x its election timeout, 2 s with etcd's defaults)" },
+  { name: 'clusterRenewIntervalMs', kind: 'int', default: 200, min: 20, max: 10_000, help: 'lease renewal and cluster check interval, ms (well under the TTL)' },
 ];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -246,10 +266,39 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if ((config.replicationCert === undefined) !== (config.replicationKey === undefined)) {
     throw new KvError('INVALID_ARGUMENT', 'config: replication_cert and replication_key go together');
   }
+  if (config.cluster !== undefined || config.etcd !== undefined || config.nodeId !== undefined || config.advertiseUrl !== undefined) checkCluster(config);
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
   }
   return { config, help, sources };
+}
+
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function httpUrl(field: string, value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new KvError('INVALID_ARGUMENT', `config: ${field} must be http(s) URLs, got ${JSON.stringify(value)}`);
+  return url;
+}
+
+function checkCluster(config: ServerConfig): void {
+  for (const [field, v] of [['cluster', config.cluster], ['etcd', config.etcd], ['node_id', config.nodeId], ['advertise_url', config.advertiseUrl]] as const) {
+    if (v === undefined) throw new KvError('INVALID_ARGUMENT', `config: cluster mode needs cluster, etcd, node_id and advertise_url; ${field} is missing`);
+  }
+  if (config.replicaOf !== undefined) throw new KvError('INVALID_ARGUMENT', 'config: replica_of does not go with cluster mode: etcd decides which node is the primary');
+  if (!ID.test(config.cluster!)) throw new KvError('INVALID_ARGUMENT', 'config: cluster must be 1..64 of A-Z a-z 0-9 . _ -');
+  if (!ID.test(config.nodeId!)) throw new KvError('INVALID_ARGUMENT', 'config: node_id must be 1..64 of A-Z a-z 0-9 . _ -');
+  if (config.standbyId !== undefined && config.standbyId !== config.nodeId) throw new KvError('INVALID_ARGUMENT', 'config: in cluster mode a node\'s standby id is its node_id; leave standby_id unset');
+  for (const e of config.etcd!.split(',')) httpUrl('etcd', e.trim());
+  const adv = httpUrl('advertise_url', config.advertiseUrl!);
+  if (adv.pathname !== '/' || adv.search !== '') throw new KvError('INVALID_ARGUMENT', 'config: advertise_url is a base URL (scheme, host, port), without a path');
+  if (!config.etcdPrefix.startsWith('/')) throw new KvError('INVALID_ARGUMENT', 'config: etcd_prefix must start with /');
+  if (config.clusterRenewIntervalMs * 3 > config.clusterLeaseTtlMs) throw new KvError('INVALID_ARGUMENT', `config: cluster_renew_interval_ms (${config.clusterRenewIntervalMs}) must be at most a third of cluster_lease_ttl_ms (${config.clusterLeaseTtlMs})`);
 }
 
 export function helpText(): string {

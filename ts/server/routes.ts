@@ -19,6 +19,7 @@ import { RateLimits } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import type { ReplicationNode } from '../replication/node.js';
 import { walSenderRoutes } from '../replication/wal-sender.js';
+import type { ClusterControl } from '../cluster/control.js';
 import { sendProblem } from './problem.js';
 import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
 
@@ -37,6 +38,8 @@ export interface KvstoreRoutesOptions {
    * stamps reads with the applied LSN. Omitted: none of that.
    */
   replication?: { node: ReplicationNode; closing: Promise<void> } | undefined;
+  /** Cluster mode (ts/cluster/): `GET /cluster` and the cluster's admin routes; unset = not in cluster mode. */
+  cluster?: ClusterControl | undefined;
   /** The limiters to count against, shared with another entry point (kvstored's gRPC port); overrides the two limits above. */
   limits?: RateLimits;
 }
@@ -55,7 +58,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'cluster', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_BATCH = 1000;
 
@@ -304,6 +307,15 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     return { user: p.user, type: p.type, keyName: p.keyName ?? null, roles: auth.effectiveRoles(p), admin: auth.authorize(p, 'admin').allow };
   });
 
+  // ------------------------------------------------------------ cluster (docs/cluster.md)
+  // Any authenticated principal may see the cluster (as /auth/whoami: no data, no secrets);
+  // changing it is admin's.
+  const cluster = opts.cluster ?? null;
+  app.get('/cluster', { schema: { response: errors } }, async () => {
+    if (!cluster) throw new KvError('NOT_FOUND', 'this node is not in cluster mode (kvstored --cluster); see GET /v1/admin/replication');
+    return cluster.status();
+  });
+
   // ------------------------------------------------------------ administration (admin role)
   // With auth off every caller may do everything, so the store's admin routes (stats,
   // checkpoint) answer anyone who reaches the port, like the data routes do; the catalog's
@@ -327,9 +339,18 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       const { node } = replication;
       admin.get('/replication', async () => node.status());
       admin.post('/promote', async () => {
+        if (cluster) throw new KvError('INVALID_ARGUMENT', 'in cluster mode etcd decides the primary: use POST /v1/admin/cluster/switchover (kvctl cluster switchover --to ID)');
         await node.promote();
         return node.status();
       });
+    }
+    if (cluster) {
+      admin.post('/cluster/switchover', {
+        schema: { body: { type: 'object', required: ['to'], additionalProperties: false, properties: { to: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } }, response: errors },
+      }, async (request) => cluster.switchover((request.body as { to: string }).to));
+      admin.delete('/cluster/members/:id', {
+        schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } }, response: errors },
+      }, async (request) => cluster.remove((request.params as { id: string }).id));
     }
     await admin.register(catalogRoutes);
   }, { prefix: '/admin' });

@@ -17,6 +17,8 @@ import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
+import type { ClusterControl } from '../cluster/control.js';
+import type { ClusterView } from './cluster-view.js';
 
 /** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
 const STREAM_ROUTE = '/v1/replication/stream';
@@ -58,7 +60,15 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
   }
 }
 
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode): Promise<BuiltServer> {
+/** Cluster mode's parts of the server (ts/cluster/): its routes' control and its metrics. */
+export interface ClusterParts {
+  control: ClusterControl;
+  /** Request routing's view of the primary (ts/server/cluster-view.ts), from etcd. */
+  view: ClusterView;
+  registerMetrics(registry: Metrics['registry']): void;
+}
+
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, cluster?: ClusterParts): Promise<BuiltServer> {
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -95,6 +105,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
   let onIdle: (() => void) | null = null;
   const metrics = config.metrics ? new Metrics(store, auth, replication ?? null) : null;
   const limits = new RateLimits(config.rateLimit, config.loginRateLimit);
+  if (metrics && cluster) cluster.registerMetrics(metrics.registry);
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KvError('NOT_FOUND', `no such route: ${request.method} ${(request.raw.url ?? '').split('?')[0]}`)));
@@ -155,7 +166,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready || request.routeOptions.url === FEEDBACK_ROUTE) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, cluster: cluster?.control });
   }, { prefix: '/v1' });
   return {
     app, routes, metrics, limits,
