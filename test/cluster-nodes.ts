@@ -4,9 +4,10 @@
  * `--cluster NAME --etcd URLS --node-id ID --advertise-url URL` — on fixed loopback ports
  * (a restarted node comes back where the others look for it), reaped even if the test
  * process dies (reaper.ts). The first node bootstraps the cluster and makes the
- * credentials (an admin API key, a replicator API key); with synchronous standbys it does so
- * asynchronously first and restarts synchronous, since the credentials' own writes would
- * otherwise wait for a standby that cannot log in yet.
+ * credentials (an admin API key, a replicator API key) asynchronously, then restarts with
+ * the replicator's key and its synchronous setting (the credentials' own writes would
+ * otherwise wait for a standby that cannot log in yet, and a former primary needs the key
+ * to follow the next one).
  *
  * Per node, the etcd endpoints and the advertised URL can be a proxy's (partition tests).
  */
@@ -79,7 +80,9 @@ export class ClusterNodes {
   /** Starts (or restarts: same directory, same port) node id. */
   async start(id: string): Promise<KvNode> {
     if (!this.specs.has(id)) await this.define(id);
-    if (!this.creds && this.sync > 0) {
+    // Always, even without synchronous standbys: the first node must restart with the
+    // replicator's key too, or it cannot follow anyone once it is no longer the primary.
+    if (!this.creds) {
       const first = await this.#spawn(id, 0); // makes this.creds
       const code = await first.stop();
       if (code !== 0) throw new Error(`the bootstrap node ${id} exited ${code}: ${first.tail()}`);
