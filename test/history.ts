@@ -161,8 +161,19 @@ export class Recorder {
     return `/v1/kv/${encodeURIComponent(key)}`;
   }
 
-  /** A read; linearizable unless the recorder was made for stale reads. */
-  async get(t: Target, process: string | number, key: string): Promise<Op> {
+  /**
+   * A read; linearizable unless the recorder was made for stale reads. With `record`
+   * false the operation is returned but not added to the history (a read whose node cannot
+   * promise linearizability, e.g. the value a CAS is conditional on).
+   */
+  async get(t: Target, process: string | number, key: string, record = true): Promise<Op> {
+    if (!record) {
+      const a = await this.call(t, 'GET', this.#key(key), this.#o.linearizableReads ? { headers: { 'x-kvstore-consistency': 'linearizable' } } : {});
+      const base = { process, key, kind: 'get' as const, invoke: 0, complete: 0 };
+      if (a.status === 200) return { ...base, outcome: 'ok', result: { kind: 'get', found: true, value: a.body.toString('utf8'), version: etagVersion(a.headers.etag) } };
+      if (a.status === 404 && a.code === 'NOT_FOUND') return { ...base, outcome: 'ok', result: { kind: 'get', found: false } };
+      return { ...base, outcome: 'failed' };
+    }
     const invoke = this.now();
     const a = await this.call(t, 'GET', this.#key(key), this.#o.linearizableReads ? { headers: { 'x-kvstore-consistency': 'linearizable' } } : {});
     const base = { process, key, kind: 'get' as const, invoke };
