@@ -56,6 +56,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const cluster = new ClusterNodes(etcd.endpoints, { sync: 1, name: 'torture' });
   let rec: Recorder | undefined;
   let work: Workload | undefined;
+  let poller: NodeJS.Timeout | undefined;
   try {
     for (const id of ['n1', 'n2', 'n3']) await cluster.start(id);
     let status = await cluster.settled();
@@ -73,9 +74,17 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       const want = cluster.ids[i % cluster.ids.length]!;
       return target(alive.includes(want) ? want : alive[i % alive.length]!);
     };
+    // Without routing a write on a standby is refused (READ_ONLY: definitely not applied), so
+    // workers then send writes to the leader as last seen (polled), or their own node.
+    let leader: string | null = status.leader!.nodeId;
+    poller = setInterval(() => {
+      const id = cluster.alive()[0];
+      if (id) cluster.status(id, 500).then((s) => void (leader = s.leader?.nodeId ?? null), () => undefined);
+    }, 100);
+    const writeTarget = (i: number): Target | undefined => (!routing && leader && cluster.nodes.get(leader)?.alive && i % 2 === 0 ? target(leader) : nodeOf(i));
     work = new Workload(rec, { maxMs });
     const n = o.workers ?? 6;
-    work.start(Array.from({ length: n }, (_, i) => ({ id: i, target: () => nodeOf(i), recordReads: routing })));
+    work.start(Array.from({ length: n }, (_, i) => ({ id: i, target: () => writeTarget(i), recordReads: routing })));
 
     const failoverMs: number[] = [];
     const rejoinMs: number[] = [];
@@ -103,12 +112,14 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       log(`round ${round + 1}/${o.rounds}: killed ${victim}, writes resumed after ${failoverMs.at(-1)} ms, ${victim} rejoined after ${rejoinMs.at(-1)} ms; leader now ${status.leader!.nodeId}; ops so far ${rec.ops.length}`);
     }
     await work.stop();
+    clearInterval(poller);
     status = await cluster.settled(cluster.ids, 30_000);
     const finals = await work.finalReads(target(status.leader!.nodeId));
     const check = checkHistory(rec.ops, { maxSteps: 5_000_000 });
     const problems = durabilityProblems(rec.ops, finals);
     return { rounds: o.rounds, failoverMs, rejoinMs, killed, ops: rec.ops.length, counts: rec.counts, check, problems, routing, elapsedMs: Date.now() - t0 };
   } finally {
+    clearInterval(poller);
     await work?.stop();
     await rec?.close();
     await cluster.killAll();
