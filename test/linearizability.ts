@@ -241,11 +241,30 @@ function unlift(e: Entry): void {
   if (e.next) e.next.prev = e;
 }
 
-/** Wing & Gong with Lowe's memoisation over one key's operations. */
+/**
+ * Wing & Gong with Lowe's memoisation over one key's operations. The linearized set is
+ * memoised by a 64-bit Zobrist hash (two random 32-bit words per operation, XORed in and out
+ * as it is linearized and undone): O(1) per step instead of hashing the whole bitset; a
+ * collision (odds about 2^-64 per pair) could only prune a branch, never accept a history.
+ */
 function search(ops: Op[], maxSteps: number): SearchResult {
   const head = buildList(ops);
-  const words = Math.ceil(ops.length / 32) || 1;
-  const linearized = new Uint32Array(words);
+  const z1 = new Uint32Array(ops.length);
+  const z2 = new Uint32Array(ops.length);
+  let seed = 0x9e3779b9 ^ ops.length;
+  const rnd = (): number => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let x = seed;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return (x ^ (x >>> 14)) >>> 0;
+  };
+  for (let i = 0; i < ops.length; i++) {
+    z1[i] = rnd();
+    z2[i] = rnd();
+  }
+  let h1 = 0;
+  let h2 = 0;
   const seen = new Set<string>();
   const calls: Array<{ entry: Entry; state: State }> = [];
   let state = INITIAL;
@@ -259,12 +278,15 @@ function search(ops: Op[], maxSteps: number): SearchResult {
     if (entry.call) {
       const next = step(state, ops[entry.id]!);
       if (next !== undefined) {
-        linearized[entry.id >> 5]! |= 1 << (entry.id & 31);
-        const memo = `${Array.from(linearized, (w) => w.toString(36)).join(',')}#${stateKey(next)}`;
+        const n1 = (h1 ^ z1[entry.id]!) >>> 0;
+        const n2 = (h2 ^ z2[entry.id]!) >>> 0;
+        const memo = `${n1.toString(36)}.${n2.toString(36)}#${stateKey(next)}`;
         if (!seen.has(memo)) {
           seen.add(memo);
           calls.push({ entry, state });
           state = next;
+          h1 = n1;
+          h2 = n2;
           lift(entry);
           if (calls.length > longest.length) {
             longest = calls.map((c) => c.entry.id);
@@ -273,7 +295,6 @@ function search(ops: Op[], maxSteps: number): SearchResult {
           entry = head.next;
           continue;
         }
-        linearized[entry.id >> 5]! &= ~(1 << (entry.id & 31));
       }
       entry = entry.next;
     } else if (entry.time === Infinity) {
@@ -285,7 +306,8 @@ function search(ops: Op[], maxSteps: number): SearchResult {
       if (!top) return { ok: false, exhausted: false, longest, longestState };
       entry = top.entry;
       state = top.state;
-      linearized[entry.id >> 5]! &= ~(1 << (entry.id & 31));
+      h1 = (h1 ^ z1[entry.id]!) >>> 0;
+      h2 = (h2 ^ z2[entry.id]!) >>> 0;
       unlift(entry);
       entry = entry.next;
     }
