@@ -53,8 +53,9 @@ export class Workload {
       this.#loops.push((async () => {
         let rnd = w.id * 7919 + 1;
         const next = (n: number): number => {
-          rnd = (rnd * 1103515245 + 12345) & 0x7fffffff;
-          return rnd % n;
+          // An LCG's low bits cycle with a short period: use the high ones.
+          rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+          return (rnd >>> 16) % n;
         };
         while (!this.#stop && Date.now() - t0 < this.#o.maxMs) {
           const t = w.target();
