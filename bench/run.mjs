@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth', 'http', 'repl-write', 'repl-lag', 'repl-read'];
+const SCENARIOS = ['get', 'put', 'batch', 'scan', 'checkpoint', 'recovery', 'memory', 'scaling', 'auth', 'http', 'repl-write', 'repl-lag', 'repl-read', 'cluster-write', 'cluster-read'];
 
 // ------------------------------------------------------------------ arguments
 

@@ -28,9 +28,9 @@
  * restriction to each key is, so every key is checked on its own. (A batch is checked as its
  * puts/deletes on each key; its atomicity across keys is not what this checks.)
  *
- * A violation comes with an explanation: the smallest sub-history found (greedy removal of
- * operations, keeping every write that a kept read observed) that is still not
- * linearizable, and the longest partial linearization reached in it.
+ * A violation comes with an explanation: the fewest reads (and other operations that only
+ * observe) found, with the writes around them, that are still not linearizable, and the
+ * longest partial linearization reached.
  */
 
 export type Value = string | null;
@@ -41,7 +41,8 @@ export type OpResult =
   | { kind: 'get'; found: false }
   | { kind: 'get'; found: true; value: string; version?: bigint }
   | { kind: 'put'; version?: bigint }
-  | { kind: 'delete'; existed: boolean }
+  /** existed undefined: not reported (a batch's delete); version: a batch's. */
+  | { kind: 'delete'; existed?: boolean; version?: bigint }
   | { kind: 'cas'; ok: true; version?: bigint }
   | { kind: 'cas'; ok: false }
   | { kind: 'incr'; value: bigint }
@@ -159,8 +160,10 @@ export function step(s: State, op: Op): State | undefined {
     case 'delete': {
       if (unknown) return s.v === null ? s : { v: null, ver: -1n, floor: s.floor };
       if (!r || r.kind !== 'delete') return undefined;
-      if (r.existed) return s.v === null ? undefined : { v: null, ver: -1n, floor: s.floor };
-      return s.v === null ? s : undefined;
+      if (r.existed === true && s.v === null) return undefined;
+      if (r.existed === false) return s.v === null ? s : undefined;
+      if (r.version !== undefined) return r.version > s.floor ? { v: null, ver: -1n, floor: r.version } : undefined;
+      return { v: null, ver: -1n, floor: s.floor };
     }
     case 'cas': {
       if (op.value === undefined || op.expect === undefined) throw new Error('cas without value or expect');
@@ -238,11 +241,30 @@ function unlift(e: Entry): void {
   if (e.next) e.next.prev = e;
 }
 
-/** Wing & Gong with Lowe's memoisation over one key's operations. */
+/**
+ * Wing & Gong with Lowe's memoisation over one key's operations. The linearized set is
+ * memoised by a 64-bit Zobrist hash (two random 32-bit words per operation, XORed in and out
+ * as it is linearized and undone): O(1) per step instead of hashing the whole bitset; a
+ * collision (odds about 2^-64 per pair) could only prune a branch, never accept a history.
+ */
 function search(ops: Op[], maxSteps: number): SearchResult {
   const head = buildList(ops);
-  const words = Math.ceil(ops.length / 32) || 1;
-  const linearized = new Uint32Array(words);
+  const z1 = new Uint32Array(ops.length);
+  const z2 = new Uint32Array(ops.length);
+  let seed = 0x9e3779b9 ^ ops.length;
+  const rnd = (): number => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let x = seed;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return (x ^ (x >>> 14)) >>> 0;
+  };
+  for (let i = 0; i < ops.length; i++) {
+    z1[i] = rnd();
+    z2[i] = rnd();
+  }
+  let h1 = 0;
+  let h2 = 0;
   const seen = new Set<string>();
   const calls: Array<{ entry: Entry; state: State }> = [];
   let state = INITIAL;
@@ -256,12 +278,15 @@ function search(ops: Op[], maxSteps: number): SearchResult {
     if (entry.call) {
       const next = step(state, ops[entry.id]!);
       if (next !== undefined) {
-        linearized[entry.id >> 5]! |= 1 << (entry.id & 31);
-        const memo = `${Array.from(linearized, (w) => w.toString(36)).join(',')}#${stateKey(next)}`;
+        const n1 = (h1 ^ z1[entry.id]!) >>> 0;
+        const n2 = (h2 ^ z2[entry.id]!) >>> 0;
+        const memo = `${n1.toString(36)}.${n2.toString(36)}#${stateKey(next)}`;
         if (!seen.has(memo)) {
           seen.add(memo);
           calls.push({ entry, state });
           state = next;
+          h1 = n1;
+          h2 = n2;
           lift(entry);
           if (calls.length > longest.length) {
             longest = calls.map((c) => c.entry.id);
@@ -270,7 +295,6 @@ function search(ops: Op[], maxSteps: number): SearchResult {
           entry = head.next;
           continue;
         }
-        linearized[entry.id >> 5]! &= ~(1 << (entry.id & 31));
       }
       entry = entry.next;
     } else if (entry.time === Infinity) {
@@ -282,7 +306,8 @@ function search(ops: Op[], maxSteps: number): SearchResult {
       if (!top) return { ok: false, exhausted: false, longest, longestState };
       entry = top.entry;
       state = top.state;
-      linearized[entry.id >> 5]! &= ~(1 << (entry.id & 31));
+      h1 = (h1 ^ z1[entry.id]!) >>> 0;
+      h2 = (h2 ^ z2[entry.id]!) >>> 0;
       unlift(entry);
       entry = entry.next;
     }
@@ -303,20 +328,40 @@ function unwrittenReads(ops: Op[]): Op[] {
   return ops.filter((op) => op.outcome === 'ok' && op.result?.kind === 'get' && op.result.found && !writes.has(op.result.value) && !(incrs && asInt(op.result.value) !== undefined));
 }
 
-function keepsReadsExplained(ops: Op[]): boolean {
-  return unwrittenReads(ops).length === 0;
+/**
+ * An operation that only observes from the state it is linearized at (changes nothing):
+ * dropping it can only make a history easier to linearize, never harder.
+ */
+function observesOnly(op: Op): boolean {
+  const r = op.result;
+  if (op.outcome !== 'ok' || !r) return false;
+  return r.kind === 'get' || (r.kind === 'cas' && !r.ok) || (r.kind === 'delete' && r.existed === false) || (r.kind === 'incr' && 'notANumber' in r);
 }
 
-/** Greedy shrink: drop operations one at a time while the rest stays non-linearizable. */
+/**
+ * Greedy shrink: drop observing operations one at a time while the rest stays
+ * non-linearizable. Writes are kept: dropping one could make a violation that the full
+ * history does not have (a CAS that failed because of it, say), so the result would
+ * explain nothing.
+ */
 function shrink(ops: Op[], maxSteps: number): Op[] {
   let cur = ops;
   for (let i = cur.length - 1; i >= 0; i--) {
+    if (!observesOnly(cur[i]!)) continue;
     const cand = cur.filter((_, j) => j !== i);
-    if (!keepsReadsExplained(cand)) continue;
     const r = search(cand, maxSteps);
     if (!r.ok && !r.exhausted) cur = cand;
   }
   return cur;
+}
+
+/** For a report: the observers kept, and the writes near them (at most `writes` before the last observer). */
+function excerpt(ops: Op[], writes = 12): Op[] {
+  const obs = ops.filter(observesOnly);
+  const end = Math.max(...obs.map((o) => o.complete), -Infinity);
+  const ws = ops.filter((o) => !observesOnly(o) && o.invoke <= end);
+  const keep = new Set<Op>([...obs, ...ws.slice(-writes), ...ops.filter((o) => !observesOnly(o) && o.invoke > end).slice(0, 3)]);
+  return ops.filter((o) => keep.has(o));
 }
 
 export function formatOp(op: Op): string {
@@ -337,7 +382,7 @@ export function formatOp(op: Op): string {
     if (!r) res = 'ok';
     else if (r.kind === 'get') res = r.found ? `${JSON.stringify(r.value)}${r.version !== undefined ? ` @v${r.version}` : ''}` : 'absent';
     else if (r.kind === 'put') res = `ok${r.version !== undefined ? ` @v${r.version}` : ''}`;
-    else if (r.kind === 'delete') res = r.existed ? 'deleted' : 'was absent';
+    else if (r.kind === 'delete') res = `${r.existed === undefined ? 'deleted (batch)' : r.existed ? 'deleted' : 'was absent'}${r.version !== undefined ? ` @v${r.version}` : ''}`;
     else if (r.kind === 'cas') res = r.ok ? `ok${r.version !== undefined ? ` @v${r.version}` : ''}` : 'mismatch';
     else res = 'notANumber' in r ? 'NOT_A_NUMBER' : String(r.value);
   }
@@ -358,10 +403,13 @@ export function checkKey(key: string, allOps: Op[], o: CheckOptions = {}): { vio
   const small = o.shrink === false || ops.length > 400 ? ops : shrink(ops, Math.min(maxSteps, 200_000));
   const r2 = search(small, maxSteps);
   const order = r2.longest.map((i) => small[i]!);
-  const blocked = small.filter((_, i) => !r2.longest.includes(i) && small[i]!.outcome === 'ok');
+  // The operations that could have come next: not linearized, invoked before the first of them completed.
+  const rest = small.filter((_, i) => !r2.longest.includes(i));
+  const horizon = Math.min(...rest.filter((op) => op.outcome === 'ok').map((op) => op.complete));
+  const blocked = rest.filter((op) => op.invoke <= horizon).slice(0, 6);
   const reason = `not linearizable: after ${order.length} of ${small.length} operations linearized (state ${describeState(r2.longestState)}), ` +
     `none of ${blocked.map(formatOp).join('; ')} can come next`;
-  return { inconclusive: false, violation: { key, reason, ops: small, longest: { order, state: describeState(r2.longestState) } } };
+  return { inconclusive: false, violation: { key, reason, ops: excerpt(small), longest: { order, state: describeState(r2.longestState) } } };
 }
 
 /** Checks a whole history, key by key. */

@@ -33,6 +33,7 @@ function send(line: string): void {
     reaper.unref();
     (reaper.stdin as unknown as net.Socket).unref();
     reaper.on('error', () => undefined); // no bash: process.on('exit') below still runs
+    reaper.stdin!.on('error', () => undefined); // a reaper gone early (EPIPE) must not take the test down
   }
   reaper.stdin!.write(line + '\n');
 }
