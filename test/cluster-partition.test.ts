@@ -105,7 +105,7 @@ async function probeWrite(w: Wired, id: string, key: string): Promise<{ ok: bool
 test('primary isolated (blackhole), sync 1, under load: fenced within its lease, a standby takes over, the old one rejoins; linearizable', async () => {
   if (!haveEtcd) return;
   const w = await wired(1, 'part');
-  const rec = new Recorder({ apiKey: w.cluster.key, timeoutMs: 4_000, conditionFailuresAreResults: process.env.KVSTORE_TORTURE_TRUST_CONDITIONS === '1' });
+  const rec = new Recorder({ apiKey: w.cluster.key, timeoutMs: 4_000, conditionFailuresAreResults: process.env.KVSTORE_TORTURE_TRUST_CONDITIONS !== '0' });
   const work = new Workload(rec, { maxMs: 90_000, prefix: 'p:' });
   try {
     const before = await w.cluster.settled();

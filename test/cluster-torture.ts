@@ -25,7 +25,7 @@ export interface TortureOptions {
   failoverBoundMs?: number;
   /** Workers (default 6: two per node). */
   workers?: number;
-  /** Record refused conditions as results (see history.ts RecorderOptions); default from KVSTORE_TORTURE_TRUST_CONDITIONS=1, else false. */
+  /** Record refused conditions as results (see history.ts RecorderOptions); true unless KVSTORE_TORTURE_TRUST_CONDITIONS=0. */
   trustConditions?: boolean;
   log?: (line: string) => void;
 }
@@ -67,7 +67,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     const routing = ri.status !== 404;
     log(`routing on standbys: ${routing ? 'yes' : 'no (writes to standbys are refused; reads are not checked, only write results and final reads)'}`);
 
-    rec = new Recorder({ apiKey: cluster.key, timeoutMs: 5_000, conditionFailuresAreResults: o.trustConditions ?? process.env.KVSTORE_TORTURE_TRUST_CONDITIONS === '1' });
+    rec = new Recorder({ apiKey: cluster.key, timeoutMs: 5_000, conditionFailuresAreResults: o.trustConditions ?? process.env.KVSTORE_TORTURE_TRUST_CONDITIONS !== '0' });
     const nodeOf = (i: number): Target | undefined => {
       const alive = cluster.alive();
       if (alive.length === 0) return undefined;

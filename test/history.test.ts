@@ -30,12 +30,12 @@ test('classify: results, refusals before acting, and unknown outcomes', () => {
 });
 
 /**
- * Under durability=interval a write is visible when it is submitted, and conditions see
- * the same state as reads. (Under the default `always` a refused CAS can reveal a write
- * reads do not show yet: see RecorderOptions.conditionFailuresAreResults.)
+ * Under the default durability=always, with refused conditions (412, 404, NOT_A_NUMBER)
+ * checked as results: a refusal is reported only once the write it reveals is acknowledged
+ * (Store: "refusals wait for the writes they reveal"), so conditions and reads agree.
  */
 test('concurrent clients on a real kvstored: a complete, linearizable history', async () => {
-  const { primary, creds } = await startPrimary({ args: ['--durability', 'interval', '--interval-ms', '5'] });
+  const { primary, creds } = await startPrimary();
   void credentials;
   const rec = new Recorder({ apiKey: creds.admin, timeoutMs: 10_000 });
   const node: Target = { name: 'n0', url: primary.url };
