@@ -5,6 +5,8 @@ export type { Key, Value } from './store/keys.js';
 export type { Encoding, EncodingName, EncodingFor, DecodedBy, KeyInput, ValueInput } from './store/encoding.js';
 export type { IteratorOptions, IteratorEntry, StoreIterator } from './store/iterator.js';
 export { KvError, ERRORS } from './errors.js';
+export { restoreBackup, verifyBackup, verifyArchive, pruneRepo, listRepo, WalArchiver } from './backup/index.js';
+export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiverStatus } from './backup/index.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';
 export type {

@@ -16,6 +16,7 @@ import {
   CliError, EXIT, type Cell, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, showKey, table, usage,
 } from './common.js';
 import { addClusterCommands } from './cluster-commands.js';
+import { addBackupCommands } from './backup-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
 import { compileGlob } from './glob.js';
@@ -609,6 +610,7 @@ Examples:
       });
     });
 
+  addBackupCommands(program, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
   return program;
 }

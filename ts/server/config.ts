@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { KvError } from '../errors.js';
+import { parseInterval } from '../backup/schedule.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -46,6 +47,14 @@ export interface ServerConfig {
   replicationKey: string | undefined;
   synchronousStandbys: number;
   synchronousTimeoutMs: number;
+  archive: string | undefined;
+  archivePartialIntervalS: number;
+  backupTo: string | undefined;
+  backupSchedule: string | undefined;
+  backupKeep: number;
+  s3Endpoint: string | undefined;
+  s3ForcePathStyle: boolean;
+  s3Region: string | undefined;
 }
 
 type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
@@ -112,6 +121,20 @@ export const FIELDS: readonly Field[] = [
   { name: 'replicationKey', kind: 'path', default: undefined, help: "a standby: the client certificate's private key (PEM)" },
   { name: 'synchronousStandbys', kind: 'int', default: 0, min: 0, max: 64, help: 'acknowledge a write only after this many standbys fdatasynced it too (ANY N, 0..64; 0 = asynchronous); on a standby it takes effect when the standby is promoted' },
   { name: 'synchronousTimeoutMs', kind: 'int', default: 10_000, min: 1, max: 3_600_000, help: 'a primary with synchronous standbys: fail a write with SYNC_TIMEOUT after waiting this long for them, ms' },
+  {
+    name: 'archive', kind: 'string', default: undefined,
+    section: 'Backups and WAL archiving (docs/backup.md)\n'
+      + '  s3:// locations need the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage;\n'
+      + '  credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, instance role).',
+    help: 'continuous WAL archiving to this directory or s3://bucket/prefix (a backup repository); unset = none',
+  },
+  { name: 'archivePartialIntervalS', kind: 'int', default: 60, min: 1, max: 86_400, help: 'with archive: ship the WAL written so far at least this often, seconds (bounds what a lost disk loses)' },
+  { name: 'backupTo', kind: 'string', default: undefined, help: 'backup repository (directory or s3://bucket/prefix) for backup_schedule and for POST /v1/admin/backup without a target' },
+  { name: 'backupSchedule', kind: 'string', default: undefined, help: 'take a base backup to backup_to at this interval ("30m", "6h", "1d"); unset = none' },
+  { name: 'backupKeep', kind: 'int', default: 0, min: 0, max: 100_000, help: 'after each scheduled backup keep this many newest backups (and the archived WAL they need); 0 = keep all' },
+  { name: 's3Endpoint', kind: 'string', default: undefined, help: 'endpoint of an S3-compatible store (http(s)://host:port); unset = AWS' },
+  { name: 's3ForcePathStyle', kind: 'bool', default: false, help: 'path-style S3 addressing (always on when s3_endpoint is set)' },
+  { name: 's3Region', kind: 'string', default: undefined, help: 'S3 region (default AWS_REGION, else us-east-1)' },
 ];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -248,6 +271,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
+  }
+  if (config.backupSchedule !== undefined) {
+    parseInterval(config.backupSchedule);
+    if (config.backupTo === undefined) throw new KvError('INVALID_ARGUMENT', 'config: backup_schedule needs backup_to (where the backups go)');
   }
   return { config, help, sources };
 }

@@ -13,6 +13,7 @@ import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer } from './server.js';
 import { ReplicationNode, catalogArrived, replicaHandle } from '../replication/node.js';
 import { hostname } from 'node:os';
+import { startBackupServices } from './backup-services.js';
 
 function readOptional(file: string | undefined, field: string): Buffer | undefined {
   if (file === undefined) return undefined;
@@ -96,8 +97,17 @@ async function main(): Promise<void> {
   }
   if (!standby) node.start();
   node.armCommitGate();
-  const server = await buildServer(config, store, auth, node);
+  let backups;
+  try {
+    backups = await startBackupServices(config, store, (level, message) => log(level, message));
+  } catch (err) {
+    await auth?.close().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+  const server = await buildServer(config, store, auth, node, backups.hooks);
   const { app } = server;
+  if (server.metrics) backups.registerMetrics(server.metrics.registry);
   log = (level, message) => app.log[level](message);
   for (const [level, message] of logLines) app.log[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](message);
   if (generated) {
@@ -129,6 +139,8 @@ async function main(): Promise<void> {
       await grpc?.close();
       await auth?.close();
       await app.close();
+      // The archive gets everything written before the store closes.
+      await backups.stop();
       const t0 = Date.now();
       await store.close();
       app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');
@@ -148,6 +160,7 @@ async function main(): Promise<void> {
     } catch (err) {
       await app.close();
       await auth?.close();
+      await backups.stop();
       await store.close();
       throw err;
     }

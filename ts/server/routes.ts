@@ -19,6 +19,8 @@ import { RateLimits } from './limiter.js';
 import type { Metrics } from './metrics.js';
 import type { ReplicationNode } from '../replication/node.js';
 import { walSenderRoutes } from '../replication/wal-sender.js';
+import type { Manifest } from '../backup/manifest.js';
+import type { ArchiverStatus } from '../backup/archiver.js';
 import { sendProblem } from './problem.js';
 import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
 
@@ -39,6 +41,16 @@ export interface KvstoreRoutesOptions {
   replication?: { node: ReplicationNode; closing: Promise<void> } | undefined;
   /** The limiters to count against, shared with another entry point (kvstored's gRPC port); overrides the two limits above. */
   limits?: RateLimits;
+  /**
+   * Backups (docs/backup.md): `POST /admin/backup` takes a base backup to `to` (or the
+   * default location), `GET /admin/archive` shows the WAL archiver. Omitted: no such routes.
+   */
+  backup?: BackupRoutesHooks | undefined;
+}
+
+export interface BackupRoutesHooks {
+  create(to: string | undefined): Promise<Manifest>;
+  archive(): ArchiverStatus | null;
 }
 
 declare module 'fastify' {
@@ -55,7 +67,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'backup', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_BATCH = 1000;
 
@@ -129,6 +141,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   app.addHook('onRoute', (route) => void (route.schema?.querystring ?? (route.schema = { ...route.schema, querystring: NO_QUERY })));
   const { store, auth } = opts;
   const replication = opts.replication ?? null;
+  const backup = opts.backup ?? null;
   const metrics = opts.metrics ?? null;
   const limits = opts.limits ?? new RateLimits(opts.rateLimit ?? 0, opts.loginRateLimit ?? 20);
   const { login: loginLimiter, ip: ipLimiter, principal: principalLimiter } = limits;
@@ -323,6 +336,20 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
       return { ...s, catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
     });
+    if (backup) {
+      const hooks = backup;
+      admin.post('/backup', {
+        schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 4096 } } } },
+      }, async (request) => {
+        const body = (request.body ?? {}) as { to?: string };
+        return hooks.create(body.to);
+      });
+      admin.get('/archive', async () => {
+        const st = hooks.archive();
+        if (!st) return { enabled: false };
+        return { enabled: true, ...Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])) };
+      });
+    }
     if (replication) {
       const { node } = replication;
       admin.get('/replication', async () => node.status());

@@ -15,7 +15,7 @@ import { FIELDS, type ServerConfig } from './config.js';
 import { RateLimits } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { sendProblem } from './problem.js';
-import { kvstoreRoutes } from './routes.js';
+import { type BackupRoutesHooks, kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 
 /** Replication's routes: not counted as requests in flight, and feedback is taken while shutting down. */
@@ -58,7 +58,7 @@ export function readPem(field: string, file: string | undefined): Buffer | undef
   }
 }
 
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode): Promise<BuiltServer> {
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, backup?: BackupRoutesHooks): Promise<BuiltServer> {
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -155,7 +155,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (ready || request.routeOptions.url === FEEDBACK_ROUTE) done();
       else done(new KvError('NOT_READY', 'the server is shutting down; retry on another instance or after restart'));
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, backup });
   }, { prefix: '/v1' });
   return {
     app, routes, metrics, limits,

@@ -9,6 +9,8 @@ import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from
 import type { Engine, EngineStats } from '../engine/types.js';
 import { openEngine } from './open.js';
 import type { ReplicationPort } from '../replication/port.js';
+import type { BackupOptions } from '../backup/create.js';
+import type { Manifest } from '../backup/manifest.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
@@ -456,6 +458,16 @@ export class Store<V = Buffer, K = Buffer> {
     } catch (err) {
       throw toKvError(err);
     }
+  }
+
+  /**
+   * A base backup (snapshot + the WAL to make it consistent + manifest.json) into a directory
+   * or an `s3://bucket/prefix` location, while reads and writes go on (docs/backup.md).
+   * Resolves with the manifest; restore with restoreBackup() or `kvctl restore`.
+   */
+  async backup(location: string, options: BackupOptions = {}): Promise<Manifest> {
+    const { createBackup } = await import('../backup/create.js');
+    return createBackup(this, location, options);
   }
 
   /** @internal The catalog's access to `_sys.` keys; see systemView(). */
