@@ -196,7 +196,7 @@ export class WalArchiver {
     if (this.#stopped) return;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#markerTimer) clearInterval(this.#markerTimer);
-    this.#marker();
+    if (this.#o.timeMarkerMs > 0) this.#marker();
     // Let the last records (and that marker) reach the disk, so they are shipped too (bounded).
     const want = this.#port.positions().nextLsn - 1n;
     for (let i = 0; i < 100 && this.#port.positions().flushedLsn < want; i++) await new Promise((r) => setTimeout(r, 20));

@@ -8,6 +8,7 @@
  * and does not exist for list, verify or restore.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -22,7 +23,7 @@ import { type Location, type Repo, type S3Settings, openRepo } from './repo.js';
 
 const readFd = promisify(fs.read);
 const CHUNK = 1 << 20;
-/** WAL read per call, and the largest WAL file a backup holds. */
+/** WAL read per call (and the largest WAL file a backup holds, below). */
 const WAL_READ = 4 << 20;
 export const BACKUP_WAL_FILE_BYTES = 64 << 20;
 
@@ -36,6 +37,8 @@ export interface BackupOptions {
   /** Run a checkpoint first, so the backup's WAL part is short (default true). */
   checkpoint?: boolean;
   s3?: S3Settings;
+  /** Largest WAL file in the backup (default 64 MiB; tests make it small to get several). */
+  walFileBytes?: number;
   /** Test hook: called after each file is stored (a test kills the process here). */
   onFile?: (path: string) => void;
 }
@@ -55,8 +58,9 @@ async function* snapshotChunks(fd: number, size: number, digest: Digest): AsyncG
 /** Creates a base backup of `store` in `location`; resolves with its manifest. */
 export async function createBackup(store: BackupSource, location: Location, options: BackupOptions = {}): Promise<Manifest> {
   const repo: Repo = await openRepo(location, options.s3);
-  if (options.checkpoint !== false) await store.checkpoint();
   const port = store._replication();
+  // A store that never checkpointed has no snapshot to copy: make one even when asked not to.
+  if (options.checkpoint !== false || !fs.existsSync(path.join(port.dir, 'control'))) await store.checkpoint();
   const started = new Date();
   const base = openBaseBackup(port);
   const id = newBackupId(started, randomBytes(3).toString('hex'));
@@ -83,9 +87,10 @@ export async function createBackup(store: BackupSource, location: Location, opti
       const first = next;
       const d = new Digest();
       let last = first - 1n;
+      const limit = options.walFileBytes ?? BACKUP_WAL_FILE_BYTES;
       const chunks = async function* (): AsyncGenerator<Buffer> {
-        while (next <= endLsn && d.bytes < BACKUP_WAL_FILE_BYTES) {
-          let recs = await port.readWal(next, WAL_READ);
+        while (next <= endLsn && d.bytes < limit) {
+          let recs = await port.readWal(next, Math.min(WAL_READ, limit - d.bytes));
           if (recs.length === 0) throw new KvError('INTERNAL', `the WAL returned nothing at LSN ${next} (flushed ${endLsn})`);
           recs = cutAfter(recs, endLsn);
           const l = lastLsn(recs);
