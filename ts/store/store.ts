@@ -11,6 +11,7 @@ import { openEngine } from './open.js';
 import type { ReplicationPort } from '../replication/port.js';
 import type { BackupOptions } from '../backup/create.js';
 import type { Manifest } from '../backup/manifest.js';
+import type { Location } from '../backup/repo.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
@@ -465,7 +466,7 @@ export class Store<V = Buffer, K = Buffer> {
    * or an `s3://bucket/prefix` location, while reads and writes go on (docs/backup.md).
    * Resolves with the manifest; restore with restoreBackup() or `kvctl restore`.
    */
-  async backup(location: string, options: BackupOptions = {}): Promise<Manifest> {
+  async backup(location: Location, options: BackupOptions = {}): Promise<Manifest> {
     const { createBackup } = await import('../backup/create.js');
     return createBackup(this, location, options);
   }
