@@ -70,7 +70,7 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
         const t0 = performance.now();
         const m = await b.backup(o.to, s3Of(o));
         const ms = Math.round(performance.now() - t0);
-        ctx.emit(cmd, { ...m, ms }, () => `backup ${m.id} written to ${o.to} in ${ms} ms: LSN ${m.startLsn}..${m.endLsn}, ${m.files.length} files, ${bytes(m.totalBytes)}\n`);
+        ctx.emit(cmd, { ...m, ms }, () => `backup ${m.id} written to ${o.to} in ${ms} ms: consistent at LSN ${m.endLsn}, ${m.files.length} file(s), ${bytes(m.totalBytes)}\n`);
       });
     });
 
