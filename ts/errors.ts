@@ -45,7 +45,7 @@ export const ERRORS = {
   BACKUP_CORRUPT: { status: 422, message: 'A backup or archived WAL file is missing or damaged' },
   RESTORE_TARGET_NOT_EMPTY: { status: 409, message: 'The restore target directory is not empty or is in use' },
   RESTORE_TARGET_UNREACHABLE: { status: 409, message: 'No backup and archived WAL reach the requested restore point' },
-  S3_UNAVAILABLE: { status: 500, message: 'An s3:// location needs @aws-sdk/client-s3 and @aws-sdk/lib-storage, which are not installed' },
+  OBJECT_STORE_UNAVAILABLE: { status: 500, message: 'An s3:// location needs @aws-sdk/client-s3 and @aws-sdk/lib-storage, which are not installed' },
   UNAVAILABLE: { status: 503, message: 'The server could not be reached' },
   TIMEOUT: { status: 504, message: 'The server did not answer in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },

@@ -2,7 +2,7 @@
  * A backup repository in an S3 bucket (or any S3-compatible store: endpoint override,
  * path-style addressing), through @aws-sdk/client-s3 and @aws-sdk/lib-storage. Both are
  * optional dependencies, imported here and only when an s3:// location is used; without
- * them: S3_UNAVAILABLE. Credentials come from the SDK's standard chain (environment,
+ * them: OBJECT_STORE_UNAVAILABLE. Credentials come from the SDK's standard chain (environment,
  * shared profile, instance role) and are never logged: errors carry the SDK's error name
  * and message, the bucket and the key, nothing else. Large objects go up as multipart
  * uploads (lib-storage's Upload), so nothing is held whole in memory; an object is
@@ -22,7 +22,7 @@ async function loadSdk(): Promise<{ s3: S3Module; storage: StorageModule }> {
     const [s3, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
     return { s3, storage };
   } catch (err) {
-    throw new KvError('S3_UNAVAILABLE', `s3:// locations need the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage (npm install @aws-sdk/client-s3 @aws-sdk/lib-storage): ${(err as Error).message}`, { cause: err });
+    throw new KvError('OBJECT_STORE_UNAVAILABLE', `s3:// locations need the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage (npm install @aws-sdk/client-s3 @aws-sdk/lib-storage): ${(err as Error).message}`, { cause: err });
   }
 }
 
