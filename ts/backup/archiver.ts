@@ -36,7 +36,7 @@ export interface ArchiverStatus {
   lastArchivedLsn: bigint;
   /** flushed LSN - lastArchivedLsn. */
   lagLsn: bigint;
-  /** Bytes of WAL read but not yet shipped at the last look (a lower bound of the lag in bytes). */
+  /** Bytes of WAL waiting at the last look: the records waiting times the mean record size shipped (an estimate). */
   lagBytes: number;
   chunks: number;
   bytes: number;
@@ -60,6 +60,8 @@ export class WalArchiver {
   #running: Promise<void> | null = null;
   #stopped = false;
   #lastShip = Date.now();
+  /** Records shipped since start (with status.bytes: the mean record size). */
+  #records = 0;
   #backoffUntil = 0;
   #backoffMs = 0;
   readonly #status: ArchiverStatus = { lastArchivedLsn: 0n, lagLsn: 0n, lagBytes: 0, chunks: 0, bytes: 0, failures: 0, lastError: null, lastSuccessMs: 0 };
@@ -151,7 +153,11 @@ export class WalArchiver {
     });
   }
 
-  /** Ships what is flushed if a chunk is full, the partial interval passed, or `force`. */
+  /**
+   * Ships what is flushed when a chunk's worth waits, the partial interval passed, or
+   * `force`. Whether a chunk's worth waits is judged from the LSN count and the mean record
+   * size shipped so far, so a tick that ships nothing reads nothing.
+   */
   async #shipOnce(force: boolean): Promise<void> {
     for (let round = 0; round < 64; round++) {
       const flushed = this.#port.positions().flushedLsn;
@@ -159,16 +165,21 @@ export class WalArchiver {
         this.#status.lagBytes = 0;
         return;
       }
+      const waiting = Number(flushed - this.#next + 1n);
+      const meanRecord = this.#records > 0 ? this.#status.bytes / this.#records : 64;
+      this.#status.lagBytes = Math.round(waiting * meanRecord);
+      const due = force || Date.now() - this.#lastShip >= this.#o.partialIntervalMs;
+      if (!due && waiting * meanRecord < this.#o.chunkBytes) return;
       const recs = await this.#port.readWal(this.#next, this.#o.chunkBytes);
       if (recs.length === 0) return;
       const last = lastLsn(recs);
       const full = recs.length >= this.#o.chunkBytes || last < flushed;
-      this.#status.lagBytes = recs.length;
-      if (!full && !force && Date.now() - this.#lastShip < this.#o.partialIntervalMs) return;
+      if (!full && !due) return;
       const key = archiveKey(this.#next, last);
       await this.#repo.put(key, recs);
       this.#status.chunks++;
       this.#status.bytes += recs.length;
+      this.#records += Number(last - this.#next + 1n);
       this.#status.lastArchivedLsn = last;
       this.#status.lastSuccessMs = Date.now();
       this.#status.lagBytes = 0;

@@ -12,6 +12,7 @@ import { type Repo, type RepoObject, missing } from './repo.js';
 
 const TMP_MARK = '.tmp-';
 const READ_CHUNK = 1 << 20;
+const SYNC_EVERY = 4 << 20;
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await fs.promises.open(dir, 'r');
@@ -43,7 +44,17 @@ export class DirRepo implements Repo {
         if (Buffer.isBuffer(body)) {
           await fh.write(body, 0, body.length);
         } else {
-          for await (const chunk of body) await fh.write(chunk, 0, chunk.length);
+          // Synced every SYNC_EVERY bytes: the writeback comes in small steps instead of one
+          // burst at the end that would stall the store's own WAL fdatasyncs on the same disk.
+          let unsynced = 0;
+          for await (const chunk of body) {
+            await fh.write(chunk, 0, chunk.length);
+            unsynced += chunk.length;
+            if (unsynced >= SYNC_EVERY) {
+              await fh.datasync();
+              unsynced = 0;
+            }
+          }
         }
         await fh.sync();
       } finally {

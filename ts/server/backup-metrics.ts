@@ -1,6 +1,6 @@
 /**
  * WAL archiving metrics of /metrics (docs/backup.md, "Metrics"), read at scrape time from
- * the archiver: the last archived LSN, the lag in LSNs and (a lower bound) in bytes, chunks
+ * the archiver: the last archived LSN, the lag in LSNs and (estimated) in bytes, chunks
  * and bytes shipped, failures, and the time of the last success.
  */
 import client from 'prom-client';
@@ -26,7 +26,7 @@ export function registerBackupMetrics(r: client.Registry, archiver: WalArchiver 
   if (archiver) {
     gauge('kvstore_archive_last_archived_lsn', 'every WAL record up to this LSN is in the archive', () => Number(archiver.status().lastArchivedLsn));
     gauge('kvstore_archive_lag_lsn', 'WAL records flushed but not yet archived', () => Number(archiver.status().lagLsn));
-    gauge('kvstore_archive_lag_bytes', 'WAL bytes waiting to be archived at the last look (a lower bound)', () => archiver.status().lagBytes);
+    gauge('kvstore_archive_lag_bytes', 'WAL bytes waiting to be archived at the last look (records waiting times the mean record size: an estimate)', () => archiver.status().lagBytes);
     counter('kvstore_archive_chunks_total', 'archived WAL chunks shipped since start', () => archiver.status().chunks);
     counter('kvstore_archive_bytes_total', 'archived WAL bytes shipped since start', () => archiver.status().bytes);
     counter('kvstore_archive_failures_total', 'failed attempts to ship WAL to the archive since start', () => archiver.status().failures);
