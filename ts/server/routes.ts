@@ -8,6 +8,7 @@
  * Authorization: Bearer), authorizes on the key (the catalog's prefix permissions), calls
  * the store or AuthService, and turns errors into problem+json with stable codes.
  */
+import { isAbsolute } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
@@ -342,6 +343,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
         schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 4096 } } } },
       }, async (request) => {
         const body = (request.body ?? {}) as { to?: string };
+        // The server's working directory is nobody's business: a directory target must be absolute.
+        if (body.to !== undefined && !body.to.startsWith('s3://') && !isAbsolute(body.to)) {
+          throw new KvError('INVALID_ARGUMENT', `"to" must be an absolute directory path or s3://bucket/prefix, got ${JSON.stringify(body.to)}`);
+        }
         return hooks.create(body.to);
       });
       admin.get('/archive', async () => {
