@@ -22,7 +22,7 @@ import { BACKUPS_PREFIX, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type 
 import { type Location, type Repo, type S3Settings, openRepo } from './repo.js';
 
 const readFd = promisify(fs.read);
-const CHUNK = 1 << 20;
+const CHUNK = 4 << 20;
 /** WAL read per call (and the largest WAL file a backup holds, below). */
 const WAL_READ = 4 << 20;
 export const BACKUP_WAL_FILE_BYTES = 64 << 20;
@@ -44,13 +44,21 @@ export interface BackupOptions {
 }
 
 async function* snapshotChunks(fd: number, size: number, digest: Digest): AsyncGenerator<Buffer> {
-  for (let off = 0; off < size; ) {
+  // One read ahead: the next chunk is read while the consumer writes this one.
+  const readAt = async (off: number): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - off));
     const { bytesRead } = await readFd(fd, buf, 0, buf.length, off);
     if (bytesRead <= 0) throw new KvError('IO_ERROR', `snapshot ended after ${off} of ${size} bytes`);
-    const chunk = buf.subarray(0, bytesRead);
+    return buf.subarray(0, bytesRead);
+  };
+  let off = 0;
+  let next: Promise<Buffer> | null = size > 0 ? readAt(0) : null;
+  while (next) {
+    const chunk = await next;
+    off += chunk.length;
+    next = off < size ? readAt(off) : null;
+    next?.catch(() => undefined); // awaited on the next turn; never an unhandled rejection
     digest.update(chunk);
-    off += bytesRead;
     yield chunk;
   }
 }
