@@ -84,7 +84,7 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
       const c = await listRepo(await openRepo(o.repo, s3Of(o)));
       const archive = c.archive.length === 0 ? null : { chunks: c.archive.length, first: String(c.archive[0]!.first), last: String(c.archive.reduce((a, x) => (x.last > a ? x.last : a), 0n)) };
       ctx.emit(cmd, { backups: c.backups.map((m) => ({ id: m.id, createdAt: m.createdAt, startLsn: m.startLsn, endLsn: m.endLsn, totalBytes: m.totalBytes, systemId: m.systemId })), incomplete: c.incomplete, archive }, () =>
-        table(['id', 'created', 'start lsn', 'end lsn', 'size'], c.backups.map((m) => [m.id, isoTime(Date.parse(m.createdAt)), m.startLsn, m.endLsn, bytes(m.totalBytes)])) +
+        table(['id', 'created', 'consistent at lsn', 'redo lsn', 'files', 'size'], c.backups.map((m) => [m.id, isoTime(Date.parse(m.createdAt)), m.endLsn, m.startLsn, String(m.files.length), bytes(m.totalBytes)])) +
         (c.backups.length === 0 ? '(no complete backup)\n' : '') +
         (c.incomplete.length > 0 ? `incomplete (no manifest: interrupted or being written): ${c.incomplete.join(', ')}\n` : '') +
         (archive ? `archived WAL: LSN ${archive.first}..${archive.last} in ${archive.chunks} chunk(s)\n` : 'archived WAL: none\n'));
@@ -105,7 +105,7 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
       for (const id of ids) checked.push(await verifyBackup(repo, id));
       const archive = o.id === undefined ? await verifyArchive(repo) : null;
       ctx.emit(cmd, { ok: true, backups: checked, archive }, () =>
-        checked.map((c) => `ok  ${c.id}: ${c.files} files, ${bytes(c.bytes)}, LSN ${c.startLsn}..${c.endLsn}\n`).join('') +
+        checked.map((c) => `ok  ${c.id}: ${c.files} file(s), ${bytes(c.bytes)}, consistent at LSN ${c.endLsn}\n`).join('') +
         (checked.length === 0 ? '(no complete backup to verify)\n' : '') +
         (archive ? `ok  archive: ${archive.chunks} chunk(s), ${bytes(archive.bytes)}${archive.first ? `, LSN ${archive.first}..${archive.last}` : ''}${archive.gaps.length > 0 ? `; GAPS (restores cannot cross them): ${archive.gaps.map((g) => `${g.from}..${g.to}`).join(', ')}` : ''}\n` : ''));
     });
@@ -146,7 +146,7 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
       });
       const ms = Math.round(performance.now() - t0);
       ctx.emit(cmd, { ...r, startLsn: String(r.startLsn), lastLsn: String(r.lastLsn), gapAfter: r.gapAfter === null ? null : String(r.gapAfter), ms }, () =>
-        `restored backup ${r.backupId} into ${r.dir} in ${ms} ms: LSN ${r.startLsn}..${r.lastLsn} (stopped by ${r.stoppedBy}; ${r.archiveChunks} archived chunk(s))\n` +
+        `restored backup ${r.backupId} into ${r.dir} in ${ms} ms: to LSN ${r.lastLsn} (snapshot redo LSN ${r.startLsn}; stopped by ${r.stoppedBy === 'end' ? 'the end of the WAL' : `the target ${r.stoppedBy}`}; ${r.archiveChunks} archived chunk(s) read)\n` +
         (r.gapAfter !== null ? `warning: the archive has a gap after LSN ${r.gapAfter}; later WAL was not restored\n` : '') +
         (r.droppedAfterLastMarker > 0 ? `note: ${r.droppedAfterLastMarker} record(s) after the last time marker before the target were left out\n` : '') +
         `start it: kvstored --data-dir ${r.dir}\n`);
