@@ -1,7 +1,7 @@
 /**
  * A backup repository in an S3 bucket (or any S3-compatible store: endpoint override,
  * path-style addressing), through @aws-sdk/client-s3 and @aws-sdk/lib-storage. Both are
- * optional dependencies, imported here and only when an s3:// location is used; without
+ * optional peer dependencies, imported here and only when an s3:// location is used; without
  * them: OBJECT_STORE_UNAVAILABLE. Credentials come from the SDK's standard chain (environment,
  * shared profile, instance role) and are never logged: errors carry the SDK's error name
  * and message, the bucket and the key, nothing else. Large objects go up as multipart
