@@ -7,12 +7,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { loadNative } from '../ts/binding.js';
 import type { Durability } from '../ts/store/options.js';
 import {
   type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, Unavailable, childMain, inflightLoop,
   isEntry, keyBuf, loadLmdb, loadStore, nativeUnavailable, openLmdb, openStore, permutation, valueBuf,
 } from './common.js';
+import { redisBenchmarkSet, startRedis } from './redis-peer.js';
 
 /** The scrambled keys this trial writes or deletes (untimed). */
 function trialKeys(p: Params): Buffer[] {
@@ -52,6 +54,37 @@ export const lmdb: ImplFn = async (p, { dir }) => {
   return result(await inflightLoop(Number(p.inflight), Number(p.seconds), keys.length, (i) => db.put(keys[i]!, value)));
 };
 
+/**
+ * Redis (bench/redis-peer.ts) driven by redis-benchmark: SET with `-P 16 -c 50` (800 in
+ * flight over 50 sockets), the figure issue 17 measures against; AOF appendfsync always for
+ * `always`, no persistence for `none`. Run on the 256-in-flight put rows only.
+ */
+export const redis: ImplFn = async (p, { dir }) => {
+  const server = await startRedis(dir, String(p.durability));
+  try {
+    const requests = Math.max(100_000, Math.round(1_000_000 * Number(p.seconds)));
+    const rps = redisBenchmarkSet(server.port, { requests, pipeline: 16, clients: 50, keys: Number(p.ops), valueBytes: 100 });
+    return { opsPerSec: Math.round(rps), ops: requests, note: 'redis-benchmark -P 16 -c 50' };
+  } finally {
+    await server.stop();
+  }
+};
+
+/** Redis driven from Node by ioredis (auto-pipelining): exactly `inflight` SETs outstanding on one connection, like the store's loop. */
+export const ioredis: ImplFn = async (p, { dir }) => {
+  const server = await startRedis(dir, String(p.durability));
+  const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, enableAutoPipelining: true });
+  try {
+    await client.connect();
+    const keys = trialKeys(p);
+    const value = valueBuf(7);
+    return result(await inflightLoop(Number(p.inflight), Number(p.seconds), keys.length, (i) => client.set(keys[i]!, value)));
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+};
+
 /** write(probeBytes) + fdatasync, back to back, for about `seconds`. */
 export const fdatasync: ImplFn = async (p, { dir }) => {
   const bytes = Number(p.probeBytes);
@@ -86,11 +119,22 @@ export const fdatasync: ImplFn = async (p, { dir }) => {
 
 const num = (m: TargetRow['metrics'], k: string): number => (typeof m?.[k] === 'number' ? (m[k] as number) : NaN);
 
+/** row ≥ factor × peer, or why it cannot be judged. */
+function ratioAtLeast(row: TargetRow, peer: TargetRow | undefined, factor: number): boolean | string {
+  if (!peer?.metrics) return peer?.unavailable ? `Redis unavailable: ${peer.unavailable}` : 'no Redis row';
+  if (!row.metrics) return 'unavailable';
+  const ratio = num(row.metrics, 'opsPerSec') / num(peer.metrics, 'opsPerSec');
+  return ratio >= factor;
+}
+
 export const spec: ScenarioSpec = {
   name: 'put',
   title: 'Single-key writes with N in flight, per durability policy (16 B keys, 100 B values)',
-  impls: ['native', 'js', 'lmdb', 'fdatasync'],
-  labels: { native: 'native', js: 'js engine', lmdb: 'lmdb put/remove', fdatasync: 'raw write+fdatasync loop' },
+  impls: ['native', 'js', 'lmdb', 'fdatasync', 'redis', 'ioredis'],
+  labels: {
+    native: 'native', js: 'js engine', lmdb: 'lmdb put/remove', fdatasync: 'raw write+fdatasync loop',
+    redis: 'Redis SET, redis-benchmark -P 16 -c 50 (AOF always | no persistence)', ioredis: 'Redis SET via ioredis, N in flight',
+  },
   cases: ({ keys, quick }) => {
     const out: Params[] = [];
     for (const durability of ['always', 'interval', 'none']) {
@@ -102,7 +146,12 @@ export const spec: ScenarioSpec = {
     }
     return out;
   },
-  applies: (impl, p) => (impl === 'fdatasync' ? p.durability === 'always' && p.inflight === 1 && p.op === 'put' : true),
+  applies: (impl, p) => {
+    if (impl === 'fdatasync') return p.durability === 'always' && p.inflight === 1 && p.op === 'put';
+    if (impl === 'redis') return p.durability !== 'interval' && p.inflight === 256 && p.op === 'put';
+    if (impl === 'ioredis') return p.durability !== 'interval' && p.op === 'put';
+    return true;
+  },
   columns: [
     { key: 'opsPerSec', label: 'ops/s', unit: 'ops' },
     { key: 'ops', label: 'ops done', unit: 'num' },
@@ -127,13 +176,25 @@ export const spec: ScenarioSpec = {
     },
     {
       impl: 'native',
+      where: { op: 'put', durability: 'always', inflight: 256 },
+      text: '≥ 1.3× Redis AOF-always (redis-benchmark -P 16)',
+      check: (row, find) => ratioAtLeast(row, find('redis', row.params), 1.3),
+    },
+    {
+      impl: 'native',
+      where: { op: 'put', durability: 'none', inflight: 256 },
+      text: '≥ 1.5× Redis without persistence (redis-benchmark -P 16)',
+      check: (row, find) => ratioAtLeast(row, find('redis', row.params), 1.5),
+    },
+    {
+      impl: 'native',
       where: { op: 'put', durability: 'none' },
       text: '≥ 1.5M/s',
       check: (row) => (row.metrics ? num(row.metrics, 'opsPerSec') >= 1_500_000 : 'unavailable'),
     },
   ],
   timeoutMs: 120_000,
-  run: { native, js, lmdb, fdatasync },
+  run: { native, js, lmdb, fdatasync, redis, ioredis },
 };
 
 if (isEntry(import.meta.url)) await childMain(spec);

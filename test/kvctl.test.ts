@@ -216,7 +216,7 @@ test('wal inspect decodes records beside the running server; wal tail follows ne
   await until(() => tail.output().includes('wal:followed'), 'wal tail to print the new record');
   assert.match(tail.output(), /\d+\s+PUT\s+\d+\s+ok\s+wal:followed/);
   tail.proc.kill('SIGINT');
-  assert.is((await tail.done).code, 0);
+  assert.is((await tail.done).code, 130, 'Ctrl-C ends the follow with exit 130');
 });
 
 test('usage errors exit 2', async () => {

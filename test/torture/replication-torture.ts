@@ -1,5 +1,5 @@
 /**
- * Replication torture (not part of `npm test`; run through scripts/replication-torture.mjs):
+ * Replication torture (not part of `npm test`; run through `node scripts/torture.mjs replication`):
  * rounds of a kvstored primary and standby on loopback under a writer child that records
  * every acknowledged write, with kill -9 of the standby and of the primary at random
  * moments, then a failover: the primary killed -9, the standby promoted, the old primary

@@ -12,7 +12,8 @@
  */
 import { isErrorCode } from '../errors.js';
 
-export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3 } as const;
+/** 130 = 128 + SIGINT: Ctrl-C, as shells report an interrupted program. */
+export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, INTERRUPTED: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**

@@ -19,6 +19,8 @@ import type { LatencySummary } from './bench/histogram.js';
 import { HttpTarget, type Mix, OPS } from './bench/http-target.js';
 import type { LoadResult } from './bench/open-loop.js';
 import { type SuiteReport, machine, toMarkdown, writeReports } from './bench/report.js';
+import { packageVersion } from '../version.js';
+import { addCompletionCommand } from './completion.js';
 
 type Format = 'table' | 'json';
 
@@ -39,15 +41,6 @@ interface HttpOptions extends TlsFlags {
 interface ClosedLoopOptions extends HttpOptions {
   concurrency: number;
   warmup: number;
-}
-
-function packageVersion(): string {
-  try {
-    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 // ---------------------------------------------------------------- terminal
@@ -451,6 +444,7 @@ Examples:
     .option('--quiet', 'no progress line')
     .addOption(new Option('--child').hideHelp())
     .action(async (o: EmbeddedOptions) => embedded(o));
+  addCompletionCommand(program, (text) => void process.stdout.write(text));
   return program;
 }
 

@@ -24,6 +24,8 @@ import { ApiClient } from './http-api.js';
 import { readPassword, readStdinBytes } from './secrets.js';
 import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { walInspect, walTail } from './wal-commands.js';
+import { packageVersion } from '../version.js';
+import { addCompletionCommand } from './completion.js';
 
 type Format = 'table' | 'json';
 
@@ -183,15 +185,6 @@ function directoryStatus(dir: string, holder: number): StatusInfo {
 }
 
 // ---------------------------------------------------------------- the program
-
-function packageVersion(): string {
-  try {
-    const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function build(): Command {
   const program = new Command('kvctl');
@@ -612,6 +605,7 @@ Examples:
 
   addBackupCommands(program, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
+  addCompletionCommand(program, (text) => void process.stdout.write(text));
   return program;
 }
 

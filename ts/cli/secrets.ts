@@ -4,7 +4,7 @@
  * come from the environment or a file.
  */
 import fs from 'node:fs';
-import { CliError, usage } from './common.js';
+import { CliError, EXIT, usage } from './common.js';
 
 /** All of standard input as text, without one trailing newline. */
 export async function readStdin(): Promise<string> {
@@ -44,7 +44,7 @@ export function promptHidden(prompt: string): Promise<string> {
     const onData = (chunk: string): void => {
       for (const ch of chunk) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return done(null);
-        if (ch === '\u0003') return done(new CliError('INTERRUPTED', 'interrupted', 1));
+        if (ch === '\u0003') return done(new CliError('INTERRUPTED', 'interrupted', EXIT.INTERRUPTED));
         if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);
         else if (ch === '\u0015') line = ''; // Ctrl-U
         else if (ch >= ' ') line += ch;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { CliError, type Cell, bytes, json, showKey, table } from './common.js';
+import { CliError, EXIT, type Cell, bytes, json, showKey, table } from './common.js';
 import { type SegmentInfo, listSegments, lockHolder, readControl, requireDir } from './datadir.js';
 import { type RecordView, kindName, scanSegment } from './wal-reader.js';
 
@@ -237,8 +237,9 @@ export async function walTail(dir: string, opts: TailOptions, format: Format): P
   for (const r of tailRecs.slice(Math.max(0, tailRecs.length - opts.lines))) print(r);
   if (!opts.follow) return;
 
-  let stopped = false;
-  const onSig = (): void => void (stopped = true);
+  // Ctrl-C ends the follow cleanly with exit 130 (as shells report an interrupt); SIGTERM with 0.
+  let stopped: NodeJS.Signals | null = null;
+  const onSig = (signal: NodeJS.Signals): void => void (stopped = signal);
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
   let fd: number | null = null;
@@ -303,4 +304,5 @@ export async function walTail(dir: string, opts: TailOptions, format: Format): P
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
   }
+  if (stopped === 'SIGINT') process.exitCode = EXIT.INTERRUPTED;
 }

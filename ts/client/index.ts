@@ -20,6 +20,7 @@ import type { ClientTls, ConnectOptions, KvClient, RetryOptions, Transport } fro
 
 export { KvError, ERRORS } from '../errors.js';
 export type { ErrorCode } from '../errors.js';
+export type { EngineRole } from '../engine/types.js';
 export type {
   BatchOperation, ClientTls, ConnectOptions, DeleteOptions, Entry, Key, KvClient, PutOptions, RemoteStats, RetryOptions, ScanOptions, Value, WhoAmI,
 } from './types.js';

@@ -178,6 +178,8 @@ function convert(field: Field, raw: unknown, from: string): string | number | bo
 export interface Parsed {
   config: ServerConfig;
   help: boolean;
+  /** --version / -V: print the package version and exit. */
+  version: boolean;
   /** Where each setting came from, for the start-up log (never the secret values). */
   sources: Record<string, string>;
 }
@@ -192,10 +194,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const flags = new Map<Field, string>();
   let configFile = env.KVSTORE_CONFIG;
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       help = true;
+      continue;
+    }
+    if (a === '--version' || a === '-V') {
+      version = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -215,7 +222,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (v === undefined) throw new KvError('INVALID_ARGUMENT', `config: ${name} needs a value`);
     flags.set(field, v);
   }
-  if (help) return { config: values as unknown as ServerConfig, help, sources };
+  if (help || version) return { config: values as unknown as ServerConfig, help, version, sources };
 
   if (configFile) {
     let text: string;
@@ -276,7 +283,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     parseInterval(config.backupSchedule);
     if (config.backupTo === undefined) throw new KvError('INVALID_ARGUMENT', 'config: backup_schedule needs backup_to (where the backups go)');
   }
-  return { config, help, sources };
+  return { config, help, version, sources };
 }
 
 export function helpText(): string {
@@ -284,6 +291,7 @@ export function helpText(): string {
     'kvstored — the KVStore++ server',
     '',
     'Usage: kvstored [--config file.toml] [flags]',
+    '       kvstored --version | --help',
     '',
     'Each setting comes from (later wins): its default, the TOML file (--config or',
     'KVSTORE_CONFIG), the environment variable, the flag. Booleans take --flag / --no-flag.',

@@ -2,13 +2,14 @@
 /**
  * kvstored: opens (and recovers) a data directory and serves it over HTTP (and gRPC, with
  * grpc_port set) until SIGTERM or SIGINT, then stops accepting, finishes the requests in
- * flight, checkpoints, closes the store and exits 0. `kvstored --help` lists every setting.
+ * flight, checkpoints, closes the store and exits 0 (130 after SIGINT). `kvstored --help` lists every setting.
  */
 import fs from 'node:fs';
 import { AuthService } from '../auth/service.js';
 import { KvError } from '../errors.js';
 import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
+import { packageVersion } from '../version.js';
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer } from './server.js';
 import { ReplicationNode, catalogArrived, replicaHandle } from '../replication/node.js';
@@ -40,6 +41,10 @@ async function main(): Promise<void> {
     const parsed = loadConfig(process.argv.slice(2));
     if (parsed.help) {
       process.stdout.write(helpText() + '\n');
+      return;
+    }
+    if (parsed.version) {
+      process.stdout.write(`kvstored ${packageVersion()}\n`);
       return;
     }
     config = parsed.config;
@@ -144,7 +149,8 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       await store.close();
       app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');
-      process.exitCode = 0;
+      // Ctrl-C (SIGINT) exits 130 as shells report an interrupt; SIGTERM, a service stop, 0.
+      process.exitCode = signal === 'SIGINT' ? 130 : 0;
     } catch (err) {
       app.log.error({ err }, 'shutdown failed');
       process.exitCode = 1;

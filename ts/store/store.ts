@@ -179,6 +179,34 @@ export class Store<V = Buffer, K = Buffer> {
     });
   }
 
+  /**
+   * An outcome decided on state that may hold writes not yet acknowledged — a compare that
+   * failed (VERSION_MISMATCH), an incr on a pending non-number (NOT_A_NUMBER), a delete of a key
+   * whose pending delete already removed it — is reported only once every write submitted
+   * before it is acknowledged, as a write of its own would be. Otherwise a client that hears the
+   * refusal and then reads may not see the write that caused it (reads show acknowledged
+   * writes only, under `always`), and after a crash that write may never have existed: not
+   * linearizable (test/store.test.ts: "a refusal that reveals a pending write").
+   */
+  #afterSubmitted<T>(result: T): Promise<T> {
+    let last: bigint;
+    try {
+      last = this.#engine.walPositions().nextLsn - 1n;
+    } catch {
+      return Promise.resolve(result);
+    }
+    return last <= this.#durableLsn && this.#commitGate === null ? Promise.resolve(result) : this.#durable(last, result);
+  }
+
+  #refuse(err: unknown): Promise<never> {
+    const e = toKvError(err);
+    if (e.code !== 'VERSION_MISMATCH' && e.code !== 'NOT_A_NUMBER') return Promise.reject(e);
+    return this.#afterSubmitted(undefined).then(
+      () => Promise.reject(e),
+      () => Promise.reject(e),
+    );
+  }
+
   #expiry(ttlMs: number | undefined): number {
     if (ttlMs === undefined) return 0;
     if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
@@ -287,7 +315,7 @@ export class Store<V = Buffer, K = Buffer> {
       const lsn = this.#engine.put(k, v, exp, ifv, this.#opts.clock());
       return this.#durable(lsn, { version: lsn });
     } catch (err) {
-      return Promise.reject(toKvError(err));
+      return this.#refuse(err);
     }
   }
 
@@ -301,9 +329,9 @@ export class Store<V = Buffer, K = Buffer> {
       const k = keyFn(key);
       const ifv = Store.#version(options.ifVersion);
       const lsn = this.#engine.del(k, ifv, this.#opts.clock());
-      return lsn === 0n ? Promise.resolve({ deleted: false }) : this.#durable(lsn, { deleted: true });
+      return lsn === 0n ? this.#afterSubmitted({ deleted: false }) : this.#durable(lsn, { deleted: true });
     } catch (err) {
-      return Promise.reject(toKvError(err));
+      return this.#refuse(err);
     }
   }
 
@@ -315,7 +343,7 @@ export class Store<V = Buffer, K = Buffer> {
       const [lsn, result] = this.#call(() => this.#engine.incr(k, by, this.#opts.clock()));
       return this.#durable(lsn, result);
     } catch (err) {
-      return Promise.reject(toKvError(err));
+      return this.#refuse(err);
     }
   }
 
