@@ -15,7 +15,7 @@ import { listRepo } from '../ts/backup/catalog.js';
 import { restoreBackup } from '../ts/backup/restore.js';
 import { verifyArchive } from '../ts/backup/verify.js';
 import { open } from '../ts/store/store.js';
-import { ENGINES, rejectsWith, tempDir } from './helpers.js';
+import { ENGINES, rejectsWith, repoRoot, tempDir } from './helpers.js';
 import { type Kvstored, adminCall, loginToken, startKvstored } from './kvstored-child.js';
 import { assertPromtoolAccepts } from './promtool.js';
 import { type TestS3, startS3 } from './s3-server.js';
@@ -41,6 +41,16 @@ test('config: backup_schedule must be an interval and needs backup_to', async ()
   const { config } = loadConfig(['--backup-schedule', '6h', '--backup-to', 's3://b/p', '--backup-keep', '3', '--archive', '/a'], {});
   assert.is(config.backupSchedule, '6h');
   assert.is(config.backupKeep, 3);
+  // The example file's backup block, uncommented, is made of real settings and loads.
+  const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'kvstored.example.toml'), 'utf8');
+  const block = text.slice(text.indexOf('# Backups'), text.indexOf('# Replication'));
+  const lines = [...block.matchAll(/^# ([a-z_0-9]+ = .+?)(?:[ \t]+#.*)?$/gm)].map((m) => m[1]!);
+  assert.equal(lines.map((l) => l.split(' ')[0]).sort(), ['archive', 'archive_partial_interval_s', 'backup_keep', 'backup_schedule', 'backup_to', 's3_endpoint', 's3_region']);
+  const file = path.join(tempDir('bks-toml'), 'kvstored.toml');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const loaded = loadConfig(['--config', file], {}).config;
+  assert.is(loaded.backupSchedule, '6h');
+  assert.is(loaded.archive, 's3://my-bucket/kvstore/prod');
 });
 
 for (const engine of ENGINES) {

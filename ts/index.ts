@@ -6,7 +6,7 @@ export type { Encoding, EncodingName, EncodingFor, DecodedBy, KeyInput, ValueInp
 export type { IteratorOptions, IteratorEntry, StoreIterator } from './store/iterator.js';
 export { KvError, ERRORS } from './errors.js';
 export { restoreBackup, verifyBackup, verifyArchive, pruneRepo, listRepo, WalArchiver } from './backup/index.js';
-export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiverStatus } from './backup/index.js';
+export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiverStatus, ArchiverOptions, Location, Repo, RepoObject, RepoContents, BackupSource } from './backup/index.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';
 export type {

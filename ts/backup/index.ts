@@ -7,4 +7,4 @@ export { type RepoContents, listRepo, readManifest } from './catalog.js';
 export { type ArchiverOptions, type ArchiverStatus, WalArchiver } from './archiver.js';
 export { BackupScheduler, parseInterval } from './schedule.js';
 export { type Manifest, type ManifestFile } from './manifest.js';
-export { type Location, type Repo, type S3Settings, openRepo } from './repo.js';
+export { type Location, type Repo, type RepoObject, type S3Settings, openRepo } from './repo.js';
