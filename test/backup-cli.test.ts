@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KVCTL, runCli, startKvstored } from './cli-proc.js';
 import { ENGINES, tempDir } from './helpers.js';
+import { childScript } from './proc.js';
 
 const test = suite('backup: kvctl');
 const kvctl = (args: string[]) => runCli(KVCTL, ['--engine', ENGINES[0]!, ...args]);
@@ -70,6 +71,14 @@ test('an offline backup of a directory a server holds is refused (LOCKED)', asyn
   } finally {
     await server.stop();
   }
+});
+
+test('an s3:// location without the optional S3 packages: OBJECT_STORE_UNAVAILABLE, exit 1', async () => {
+  const r = await runCli('--import', [childScript('no-aws-sdk'), KVCTL, 'backup', 'list', '--repo', 's3://some-bucket/prefix']);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /OBJECT_STORE_UNAVAILABLE: s3:\/\/ locations need the optional packages @aws-sdk\/client-s3 and @aws-sdk\/lib-storage/);
+  const dir = await runCli('--import', [childScript('no-aws-sdk'), KVCTL, 'backup', 'list', '--repo', tempDir('bkc-nosdk')]);
+  assert.is(dir.code, 0, `directory repositories need no SDK: ${dir.stderr}`);
 });
 
 test.run();

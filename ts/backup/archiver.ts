@@ -148,9 +148,19 @@ export class WalArchiver {
 
   #tick(): void {
     if (this.#running || this.#stopped || Date.now() < this.#backoffUntil) return;
-    this.#running = this.#shipOnce(false).catch((err: unknown) => this.#fail(err)).finally(() => {
-      this.#running = null;
-    });
+    void this.#exclusive(false).catch((err: unknown) => this.#fail(err));
+  }
+
+  /** Runs #shipOnce with no other shipment in flight (ticks and flush() never overlap). */
+  async #exclusive(force: boolean): Promise<void> {
+    while (this.#running) await this.#running.catch(() => undefined);
+    const run = this.#shipOnce(force);
+    this.#running = run;
+    try {
+      await run;
+    } finally {
+      if (this.#running === run) this.#running = null;
+    }
   }
 
   /**
@@ -170,16 +180,18 @@ export class WalArchiver {
       this.#status.lagBytes = Math.round(waiting * meanRecord);
       const due = force || Date.now() - this.#lastShip >= this.#o.partialIntervalMs;
       if (!due && waiting * meanRecord < this.#o.chunkBytes) return;
-      const recs = await this.#port.readWal(this.#next, this.#o.chunkBytes);
+      const first = this.#next;
+      const recs = await this.#port.readWal(first, this.#o.chunkBytes);
       if (recs.length === 0) return;
+      if (recs.readBigUInt64LE(8) !== first) throw new KvError('INTERNAL', `archive: the WAL read at LSN ${first} began at LSN ${recs.readBigUInt64LE(8)}`);
       const last = lastLsn(recs);
       const full = recs.length >= this.#o.chunkBytes || last < flushed;
       if (!full && !due) return;
-      const key = archiveKey(this.#next, last);
+      const key = archiveKey(first, last);
       await this.#repo.put(key, recs);
       this.#status.chunks++;
       this.#status.bytes += recs.length;
-      this.#records += Number(last - this.#next + 1n);
+      this.#records += Number(last - first + 1n);
       this.#status.lastArchivedLsn = last;
       this.#status.lastSuccessMs = Date.now();
       this.#status.lagBytes = 0;
@@ -195,8 +207,7 @@ export class WalArchiver {
 
   /** Ships everything flushed now (a partial chunk included). Rejects if the target fails. */
   async flush(): Promise<void> {
-    while (this.#running) await this.#running;
-    await this.#shipOnce(true);
+    await this.#exclusive(true);
   }
 
   /**
