@@ -10,7 +10,7 @@
  * compared, since the machine may be shared.
  * Prints a table and writes bench/out/backup.json.
  *
- *   node dist/bench/backup.js [--keys 1000000] [--engine native|js] [--seconds 3] [--dir D]
+ *   node dist/bench/backup.js [--keys 1000000] [--engine native|js] [--seconds 3] [--dir D] [--backup-mb-per-s M]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +28,8 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const keys = Number(args.get('keys') ?? 1_000_000);
 const engine = (args.get('engine') ?? 'native') as 'native' | 'js';
 const seconds = Number(args.get('seconds') ?? 3);
+/** --backup-mb-per-s: the backups of phase 3 are throttled to this (default: unlimited). */
+const limit = args.has('backup-mb-per-s') ? Number(args.get('backup-mb-per-s')) * 1e6 : undefined;
 const root = fs.mkdtempSync(path.join(args.get('dir') ?? os.tmpdir(), 'kvstore-bench-backup-'));
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
       let stop = false;
       const loop = (async () => {
         while (!stop) {
-          await store.backup(path.join(root, 'repo-load'), { checkpoint: false });
+          await store.backup(path.join(root, 'repo-load'), { checkpoint: false, ...(limit ? { maxBytesPerSecond: limit } : {}) });
           backups++;
         }
       })();
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
       ["cp -r of the backup's files + sync", `${(cpMs / 1000).toFixed(2)} s`, `${mbs(cpBytes, cpMs).toFixed(1)} MB/s (${(cpBytes / 1e6).toFixed(1)} MB)`],
       ['restore (build the directory)', `${(restoreMs / 1000).toFixed(2)} s`, `then open (recovery) ${(openMs / 1000).toFixed(2)} s; ${restoredKeys} keys`],
       ['durable puts/s, no backup', quiet.toFixed(0), ''],
-      ['durable puts/s, backups running', busy.toFixed(0), `${(busy / quiet).toFixed(2)}× (target ≥ 0.8×; ${backups} backups)`],
+      ['durable puts/s, backups running', busy.toFixed(0), `${(busy / quiet).toFixed(2)}× (target ≥ 0.8×; ${backups} backups${limit ? `, throttled to ${limit / 1e6} MB/s` : ', unthrottled'})`],
       ['durable puts/s, no archiving', plain.toFixed(0), ''],
       ['durable puts/s, archiving', archived.toFixed(0), `${(archived / plain).toFixed(2)}× (target ≥ 0.9×)`],
     ];
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
       backup: { ms: backupMs, bytes: m.totalBytes, mbPerS: mbs(m.totalBytes, backupMs) },
       cp: { ms: cpMs, bytes: cpBytes, mbPerS: mbs(cpBytes, cpMs) },
       restore: { ms: restoreMs, openMs, keys: restoredKeys },
-      writesDuringBackup: { quiet, busy, ratio: busy / quiet, target: 0.8, backups, rounds: { quiet: quietR, busy: busyR } },
+      writesDuringBackup: { quiet, busy, ratio: busy / quiet, target: 0.8, backups, backupBytesPerSecondLimit: limit ?? null, rounds: { quiet: quietR, busy: busyR } },
       archiving: { plain, archived, ratio: archived / plain, target: 0.9, rounds: { plain: plainR, archived: archivedR } },
     };
     const outDir = path.join(repoRoot, 'bench', 'out');

@@ -20,7 +20,7 @@ import { listRepo } from '../ts/backup/catalog.js';
 import { restoreBackup } from '../ts/backup/restore.js';
 import { verifyArchive, verifyBackup } from '../ts/backup/verify.js';
 import type { Manifest } from '../ts/backup/manifest.js';
-import { ENGINES, tempDir } from './helpers.js';
+import { ENGINES, rejectsWith, tempDir } from './helpers.js';
 import { assertSameDump, dump, sleep } from './backup-util.js';
 
 const test = suite('backup: damage, refusals, failing archive');
@@ -237,6 +237,22 @@ test('prune keeps the newest N, drops archived WAL no kept backup needs, and nev
     assert.equal(none.kept, [ids[2]], 'the newest backup is never pruned');
   } finally {
     await archiver.stop();
+    await store.close();
+  }
+});
+
+test('maxBytesPerSecond throttles a backup; a bad rate is INVALID_ARGUMENT', async () => {
+  const store = await open({ dir: tempDir('bkt-src'), engine: ENGINES[0]! });
+  try {
+    const v = Buffer.alloc(10_000, 1);
+    for (let i = 0; i < 150; i++) await store.put(`k${i}`, v);
+    const t0 = performance.now();
+    const m = await store.backup(tempDir('bkt-repo'), { maxBytesPerSecond: 2_000_000 });
+    const ms = performance.now() - t0;
+    assert.ok(m.totalBytes > 1_400_000);
+    assert.ok(ms >= (m.totalBytes / 2_000_000) * 1000 * 0.8, `${m.totalBytes} bytes at 2 MB/s took ${ms.toFixed(0)} ms`);
+    await rejectsWith('INVALID_ARGUMENT', () => store.backup(tempDir('bkt-repo2'), { maxBytesPerSecond: 0 }));
+  } finally {
     await store.close();
   }
 });

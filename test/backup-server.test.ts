@@ -45,7 +45,7 @@ test('config: backup_schedule must be an interval and needs backup_to', async ()
   const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'kvstored.example.toml'), 'utf8');
   const block = text.slice(text.indexOf('# Backups'), text.indexOf('# Replication'));
   const lines = [...block.matchAll(/^# ([a-z_0-9]+ = .+?)(?:[ \t]+#.*)?$/gm)].map((m) => m[1]!);
-  assert.equal(lines.map((l) => l.split(' ')[0]).sort(), ['archive', 'archive_partial_interval_s', 'backup_keep', 'backup_schedule', 'backup_to', 's3_endpoint', 's3_region']);
+  assert.equal(lines.map((l) => l.split(' ')[0]).sort(), ['archive', 'archive_partial_interval_s', 'backup_keep', 'backup_max_mb_per_s', 'backup_schedule', 'backup_to', 's3_endpoint', 's3_region']);
   const file = path.join(tempDir('bks-toml'), 'kvstored.toml');
   fs.writeFileSync(file, lines.join('\n') + '\n');
   const loaded = loadConfig(['--config', file], {}).config;
@@ -59,7 +59,7 @@ for (const engine of ENGINES) {
     const dirRepo = tempDir('bks-dir');
     const schedRepo = tempDir('bks-sched');
     server = await startKvstored(['--engine', engine, '--archive', url, '--archive-partial-interval-s', '1', '--s3-endpoint', s3.endpoint,
-      '--backup-to', schedRepo, '--backup-schedule', '1s', '--backup-keep', '2'], { grpc: false, env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' } });
+      '--backup-to', schedRepo, '--backup-schedule', '1s', '--backup-keep', '2', '--backup-max-mb-per-s', '200'], { grpc: false, env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' } });
     const token = await loginToken(server.url);
     const put = async (k: string, v: string): Promise<void> => {
       const r = await fetch(`${server!.url}/v1/kv/${k}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: v });

@@ -37,13 +37,35 @@ export interface BackupOptions {
   /** Run a checkpoint first, so the backup's WAL part is short (default true). */
   checkpoint?: boolean;
   s3?: S3Settings;
+  /**
+   * Read at most this many bytes per second (default: no limit), so a backup leaves disk
+   * bandwidth to the store's own WAL fdatasyncs.
+   */
+  maxBytesPerSecond?: number;
   /** Largest WAL file in the backup (default 64 MiB; tests make it small to get several). */
   walFileBytes?: number;
   /** Test hook: called after each file is stored (a test kills the process here). */
   onFile?: (path: string) => void;
 }
 
-async function* snapshotChunks(fd: number, size: number, digest: Digest): AsyncGenerator<Buffer> {
+/** Sleeps as needed to keep the bytes copied since `start` at or under `rate` per second. */
+export class Throttle {
+  #bytes = 0;
+  readonly #start = performance.now();
+
+  constructor(private readonly rate: number | undefined) {
+    if (rate !== undefined && (!Number.isFinite(rate) || rate <= 0)) throw new KvError('INVALID_ARGUMENT', 'maxBytesPerSecond must be a positive number');
+  }
+
+  async pass(bytes: number): Promise<void> {
+    this.#bytes += bytes;
+    if (this.rate === undefined) return;
+    const ahead = (this.#bytes / this.rate) * 1000 - (performance.now() - this.#start);
+    if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
+  }
+}
+
+async function* snapshotChunks(fd: number, size: number, digest: Digest, throttle: Throttle): AsyncGenerator<Buffer> {
   // One read ahead: the next chunk is read while the consumer writes this one.
   const readAt = async (off: number): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - off));
@@ -60,12 +82,14 @@ async function* snapshotChunks(fd: number, size: number, digest: Digest): AsyncG
     next?.catch(() => undefined); // awaited on the next turn; never an unhandled rejection
     digest.update(chunk);
     yield chunk;
+    await throttle.pass(chunk.length);
   }
 }
 
 /** Creates a base backup of `store` in `location`; resolves with its manifest. */
 export async function createBackup(store: BackupSource, location: Location, options: BackupOptions = {}): Promise<Manifest> {
   const repo: Repo = await openRepo(location, options.s3);
+  const throttle = new Throttle(options.maxBytesPerSecond);
   const port = store._replication();
   // A store that never checkpointed has no snapshot to copy: make one even when asked not to.
   if (options.checkpoint !== false || !fs.existsSync(path.join(port.dir, 'control'))) await store.checkpoint();
@@ -82,7 +106,7 @@ export async function createBackup(store: BackupSource, location: Location, opti
     try {
       const snap = snapshotName(redo);
       const d = new Digest();
-      await repo.put(dir + snap, snapshotChunks(base.fd, base.begin.snapshotBytes, d));
+      await repo.put(dir + snap, snapshotChunks(base.fd, base.begin.snapshotBytes, d, throttle));
       stored.push(dir + snap);
       files.push({ path: snap, kind: 'snapshot', bytes: d.bytes, sha256: d.hex() });
       options.onFile?.(snap);
@@ -106,6 +130,7 @@ export async function createBackup(store: BackupSource, location: Location, opti
           last = l;
           next = l + 1n;
           yield recs;
+          await throttle.pass(recs.length);
         }
       };
       const p = `wal/${segmentName(first)}`;

@@ -5,7 +5,7 @@
  * logged and retried at the next tick; runs never overlap.
  */
 import { KvError } from '../errors.js';
-import { type BackupSource, createBackup } from './create.js';
+import { type BackupOptions, type BackupSource, createBackup } from './create.js';
 import { pruneRepo } from './prune.js';
 import { type Repo } from './repo.js';
 
@@ -32,6 +32,7 @@ export class BackupScheduler {
     private readonly intervalMs: number,
     private readonly keep: number,
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    private readonly options: BackupOptions = {},
   ) {}
 
   start(): void {
@@ -43,7 +44,7 @@ export class BackupScheduler {
 
   async runOnce(): Promise<void> {
     try {
-      const m = await createBackup(this.store, this.repo);
+      const m = await createBackup(this.store, this.repo, this.options);
       this.runs++;
       this.log('info', `scheduled backup ${m.id} written to ${this.repo.location} (LSN ${m.startLsn}..${m.endLsn}, ${m.totalBytes} bytes)`);
       if (this.keep > 0) {

@@ -40,8 +40,9 @@ export async function startBackupServices(config: ServerConfig, store: Store, lo
     await archiver.start();
   }
   let scheduler: BackupScheduler | null = null;
+  const limit = config.backupMaxMbPerS > 0 ? { maxBytesPerSecond: config.backupMaxMbPerS * 1e6 } : {};
   if (config.backupSchedule !== undefined && config.backupTo !== undefined) {
-    scheduler = new BackupScheduler(store, await openRepo(config.backupTo, s3), parseInterval(config.backupSchedule), config.backupKeep, log);
+    scheduler = new BackupScheduler(store, await openRepo(config.backupTo, s3), parseInterval(config.backupSchedule), config.backupKeep, log, limit);
     scheduler.start();
   }
   return {
@@ -49,7 +50,7 @@ export async function startBackupServices(config: ServerConfig, store: Store, lo
       async create(to) {
         const where = to ?? config.backupTo;
         if (where === undefined) throw new KvError('INVALID_ARGUMENT', 'give a target ({"to": "<dir | s3://bucket/prefix>"}) or set backup_to');
-        const m = await createBackup(store, await openRepo(where, s3));
+        const m = await createBackup(store, await openRepo(where, s3), limit);
         log('info', `backup ${m.id} written to ${where} (LSN ${m.startLsn}..${m.endLsn}, ${m.totalBytes} bytes)`);
         return m;
       },
