@@ -7,6 +7,8 @@ export type { IteratorOptions, IteratorEntry, StoreIterator } from './store/iter
 export type { TxnRequest, TxnResponse, TxnResult, TxnCompare, TxnCompareOp, TxnOp } from './store/txn.js';
 export type { WatchRange, WatchOptions, WatchEvent, Watcher } from './store/watch.js';
 export { KvError, ERRORS } from './errors.js';
+export { restoreBackup, verifyBackup, verifyArchive, pruneRepo, listRepo, WalArchiver } from './backup/index.js';
+export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiverStatus, ArchiverOptions, Location, Repo, RepoObject, RepoContents, BackupSource } from './backup/index.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';
 export type {

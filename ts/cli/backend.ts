@@ -3,6 +3,8 @@
  * HTTP (online), LocalBackend (local-backend.ts) opens the data directory itself (offline).
  * The commands in kvctl.ts are written once against this interface.
  */
+import type { Manifest } from '../backup/manifest.js';
+import type { S3Settings } from '../backup/repo.js';
 import type { ApiKeyInfo, ApiKeyOptions, AuditEntry, AuditPage, GrantSpec, Permission, RoleInfo, UserInfo } from '../auth/service.js';
 import { CliError } from './common.js';
 import type { ApiClient } from './http-api.js';
@@ -50,6 +52,8 @@ export interface Backend {
   /** Calls onKey for each key under prefix in order until it returns false. */
   scanKeys(prefix: string, onKey: (key: Buffer) => boolean): Promise<void>;
   checkpoint(): Promise<{ redoLsn: string }>;
+  /** A base backup to a directory or s3:// location (docs/backup.md): the server's, or this process's, store. */
+  backup(to: string, s3: S3Settings): Promise<Manifest>;
   status(): Promise<StatusInfo>;
   close(): Promise<void>;
 }
@@ -146,6 +150,11 @@ export class RemoteBackend implements Backend {
       cursor = page.cursor;
     } while (cursor);
   }
+  async backup(to: string): Promise<Manifest> {
+    // The server writes the backup, with its own S3 settings and credentials.
+    return this.api.json('POST', '/v1/admin/backup', { json: { to } });
+  }
+
   async checkpoint(): Promise<{ redoLsn: string }> {
     return this.api.json('POST', '/v1/admin/checkpoint');
   }

@@ -18,6 +18,7 @@ import {
 import { addCatalogShowCommands } from './catalog-show.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addClusterCommands } from './cluster-commands.js';
+import { addBackupCommands } from './backup-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
 import { compileGlob } from './glob.js';
@@ -606,6 +607,7 @@ Examples:
 
   addCatalogShowCommands(user, role, audit, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
   addAdminCommands(program, { dataDir, serverUrl, engine: (cmd) => g(cmd).engine, emit });
+  addBackupCommands(program, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
   addCompletionCommand(program, (text) => void process.stdout.write(text));
   return program;

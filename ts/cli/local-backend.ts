@@ -6,6 +6,8 @@
  *
  * Loaded with a dynamic import so that online commands never load the storage engine.
  */
+import type { Manifest } from '../backup/manifest.js';
+import type { S3Settings } from '../backup/repo.js';
 import os from 'node:os';
 import { AuthService, type ApiKeyInfo, type ApiKeyOptions, type AuditEntry, type AuditPage, type GrantSpec, type Permission, type RoleInfo, type UserInfo } from '../auth/service.js';
 import type { EngineKind } from '../store/options.js';
@@ -118,6 +120,10 @@ export class LocalBackend implements Backend {
   async scanKeys(prefix: string, onKey: (key: Buffer) => boolean): Promise<void> {
     for (const [k] of this.store.scan(prefix === '' ? {} : { prefix })) if (!onKey(k)) return;
   }
+  async backup(to: string, s3: S3Settings): Promise<Manifest> {
+    return this.store.backup(to, { s3 });
+  }
+
   async checkpoint(): Promise<{ redoLsn: string }> {
     return { redoLsn: String((await this.store.checkpoint()).redoLsn) };
   }

@@ -29,6 +29,9 @@ export const KIND_FIRST_SKIPPABLE = 128;
  * Body: u64 timeline id · u64 parent timeline id · u64 time (ms). Changes no entry.
  */
 export const KIND_TIMELINE = 128;
+/** Optional kind 129: a wall-clock time marker (u64 ms since the epoch) for point-in-time restore (docs/backup.md). */
+export const KIND_TIME = 129;
+export const TIME_BODY = 8;
 export const TIMELINE_BODY = 8 + 8 + 8;
 
 /** Timeline ids are 16 hex digits (ts/replication/timeline.ts); '' for no parent. */

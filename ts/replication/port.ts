@@ -30,4 +30,9 @@ export interface ReplicationPort {
   appendReplicated(records: Buffer): Promise<bigint>;
   /** Keeps the WAL from lsn on across checkpoints until the returned release is called. */
   retainWal(lsn: bigint): () => void;
+  /**
+   * Appends a record of an optional kind (>= 128) that changes no entry (Engine.writeMarker):
+   * replication's TIMELINE, backups' TIME. READ_ONLY on a standby. Returns its LSN.
+   */
+  writeMarker(kind: number, body: Buffer): bigint;
 }

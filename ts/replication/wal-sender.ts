@@ -224,9 +224,10 @@ export function lastLsn(records: Buffer): bigint {
 /**
  * The newest checkpoint, held open: its snapshot's fd (readable even if a later checkpoint
  * unlinks it) and the WAL from its redo LSN retained. A checkpoint finishing between reading
- * `control` and opening the snapshot is retried.
+ * `control` and opening the snapshot is retried. Also what `kvctl backup create` copies
+ * (ts/backup/create.ts).
  */
-function openBaseBackup(port: ReplicationPort): { fd: number; begin: BaseBegin; release: () => void } {
+export function openBaseBackup(port: ReplicationPort): { fd: number; begin: BaseBegin; release: () => void } {
   for (let attempt = 0; attempt < 5; attempt++) {
     let control;
     try {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { KvError } from '../errors.js';
 import { parseTrustProxy } from './trust-proxy.js';
+import { parseInterval } from '../backup/schedule.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -60,6 +61,15 @@ export interface ServerConfig {
   advertiseUrl: string | undefined;
   clusterLeaseTtlMs: number;
   clusterRenewIntervalMs: number;
+  archive: string | undefined;
+  archivePartialIntervalS: number;
+  backupTo: string | undefined;
+  backupSchedule: string | undefined;
+  backupKeep: number;
+  backupMaxMbPerS: number;
+  s3Endpoint: string | undefined;
+  s3ForcePathStyle: boolean;
+  s3Region: string | undefined;
 }
 
 type Kind = 'string' | 'path' | 'int' | 'bool' | readonly string[];
@@ -149,6 +159,21 @@ export const FIELDS: readonly Field[] = [
   { name: 'advertiseUrl', kind: 'string', default: undefined, help: 'the http(s)://host:port URL other nodes and clients reach this node at' },
   { name: 'clusterLeaseTtlMs', kind: 'int', default: 1000, min: 1000, max: 60_000, help: "leadership lease TTL, ms (etcd grants whole seconds, at least its minimum: about 1.5 x its election timeout, 2 s with etcd's defaults)" },
   { name: 'clusterRenewIntervalMs', kind: 'int', default: 200, min: 20, max: 10_000, help: 'lease renewal and cluster check interval, ms (well under the TTL)' },
+  {
+    name: 'archive', kind: 'string', default: undefined,
+    section: 'Backups and WAL archiving (docs/backup.md)\n'
+      + '  s3:// locations need the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage;\n'
+      + '  credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, instance role).',
+    help: 'continuous WAL archiving to this directory or s3://bucket/prefix (a backup repository); unset = none',
+  },
+  { name: 'archivePartialIntervalS', kind: 'int', default: 60, min: 1, max: 86_400, help: 'with archive: ship the WAL written so far at least this often, seconds (bounds what a lost disk loses)' },
+  { name: 'backupTo', kind: 'string', default: undefined, help: 'backup repository (directory or s3://bucket/prefix) for backup_schedule and for POST /v1/admin/backup without a target' },
+  { name: 'backupSchedule', kind: 'string', default: undefined, help: 'take a base backup to backup_to at this interval ("30m", "6h", "1d"); unset = none' },
+  { name: 'backupKeep', kind: 'int', default: 0, min: 0, max: 100_000, help: 'after each scheduled backup keep this many newest backups (and the archived WAL they need); 0 = keep all' },
+  { name: 'backupMaxMbPerS', kind: 'int', default: 0, min: 0, max: 100_000, help: 'read at most this many MB/s while taking a base backup (leaves disk bandwidth to the WAL); 0 = no limit' },
+  { name: 's3Endpoint', kind: 'string', default: undefined, help: 'endpoint of an S3-compatible store (http(s)://host:port); unset = AWS' },
+  { name: 's3ForcePathStyle', kind: 'bool', default: false, help: 'path-style S3 addressing (always on when s3_endpoint is set)' },
+  { name: 's3Region', kind: 'string', default: undefined, help: 'S3 region (default AWS_REGION, else us-east-1)' },
 ];
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -294,6 +319,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.cluster !== undefined || config.etcd !== undefined || config.nodeId !== undefined || config.advertiseUrl !== undefined) checkCluster(config);
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
+  }
+  if (config.backupSchedule !== undefined) {
+    parseInterval(config.backupSchedule);
+    if (config.backupTo === undefined) throw new KvError('INVALID_ARGUMENT', 'config: backup_schedule needs backup_to (where the backups go)');
   }
   return { config, help, version, sources };
 }

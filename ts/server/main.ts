@@ -15,6 +15,7 @@ import { masterKeyFromConfig } from './master-key-source.js';
 type MasterKey = Awaited<ReturnType<typeof masterKeyFromConfig>>;
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
 import { buildServer, type ClusterParts } from './server.js';
+import { type BackupServices, startBackupServices } from './backup-services.js';
 import type { ClusterView } from './cluster-view.js';
 import { ClusterAgent, type StepDown } from '../cluster/agent.js';
 import { clusterView } from '../cluster/view.js';
@@ -115,8 +116,18 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
   }
   if (!standby) node.start();
   node.armCommitGate();
-  const server = await buildServer(config, store, auth, node, o.view, o.cluster);
+  let backups: BackupServices;
+  try {
+    backups = await startBackupServices(config, store, (level, message) => log(level, message));
+  } catch (err) {
+    await auth?.close().catch(() => undefined);
+    await node.stop().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+  const server = await buildServer(config, store, auth, node, o.view, o.cluster, backups.hooks);
   const { app } = server;
+  if (server.metrics) backups.registerMetrics(server.metrics.registry);
   log = (level, message) => app.log[level](message);
   for (const [level, message] of logLines) app.log[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info'](message);
   if (generated) {
@@ -141,6 +152,8 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
     // A fenced primary's last catalog writes fail FENCED (never acknowledged): not a reason to keep the store open.
     await auth?.close().catch((err: unknown) => app.log.warn({ err }, 'closing the catalog'));
     await app.close();
+    // The archive gets everything written before the store closes.
+    await backups.stop();
     const t0 = Date.now();
     await store.close();
     app.log.info({ closeMs: Date.now() - t0 }, 'store flushed, checkpointed and closed');
@@ -153,6 +166,7 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
     } catch (err) {
       await app.close();
       await auth?.close();
+      await backups.stop();
       await store.close();
       throw err;
     }

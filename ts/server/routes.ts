@@ -8,6 +8,7 @@
  * Authorization: Bearer), authorizes on the key (the catalog's prefix permissions), calls
  * the store or AuthService, and turns errors into problem+json with stable codes.
  */
+import { isAbsolute } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
@@ -20,6 +21,8 @@ import type { Metrics } from './metrics.js';
 import type { ReplicationNode } from '../replication/node.js';
 import { walSenderRoutes } from '../replication/wal-sender.js';
 import type { ClusterControl } from '../cluster/control.js';
+import type { Manifest } from '../backup/manifest.js';
+import type { ArchiverStatus } from '../backup/archiver.js';
 import { sendProblem } from './problem.js';
 import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
@@ -50,12 +53,22 @@ export interface KvstoreRoutesOptions {
    * local and the read-index route does not exist.
    */
   routing?: ReadRouting | undefined;
+  /**
+   * Backups (docs/backup.md): `POST /admin/backup` takes a base backup to `to` (or the
+   * default location), `GET /admin/archive` shows the WAL archiver. Omitted: no such routes.
+   */
+  backup?: BackupRoutesHooks | undefined;
 }
 
 /** What the routes need of kvstored's Router (routing.ts). */
 export interface ReadRouting {
   readBarrier(request: FastifyRequest): Promise<void>;
   readIndex(): Promise<bigint>;
+}
+
+export interface BackupRoutesHooks {
+  create(to: string | undefined): Promise<Manifest>;
+  archive(): ArchiverStatus | null;
 }
 
 declare module 'fastify' {
@@ -72,7 +85,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'routing', 'cluster', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'routing', 'cluster', 'backup', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_BATCH = 1000;
 
@@ -154,6 +167,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     if (routing) await routing.readBarrier(request);
     if (replication) reply.header('x-kvstore-applied-lsn', String(store._replication().positions().appliedLsn));
   };
+  const backup = opts.backup ?? null;
   const metrics = opts.metrics ?? null;
   const limits = opts.limits ?? new RateLimits(opts.rateLimit ?? 0, opts.loginRateLimit ?? 20);
   const { login: loginLimiter, ip: ipLimiter, principal: principalLimiter } = limits;
@@ -370,6 +384,24 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       // keys counts every entry; catalogKeys the _sys. ones among them (as /metrics splits them)
       return { ...s, catalogKeys: systemView(store).count(), memory: process.memoryUsage(), auth: auth ? auth.stats() : null };
     });
+    if (backup) {
+      const hooks = backup;
+      admin.post('/backup', {
+        schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 4096 } } } },
+      }, async (request) => {
+        const body = (request.body ?? {}) as { to?: string };
+        // The server's working directory is nobody's business: a directory target must be absolute.
+        if (body.to !== undefined && !body.to.startsWith('s3://') && !isAbsolute(body.to)) {
+          throw new KvError('INVALID_ARGUMENT', `"to" must be an absolute directory path or s3://bucket/prefix, got ${JSON.stringify(body.to)}`);
+        }
+        return hooks.create(body.to);
+      });
+      admin.get('/archive', async () => {
+        const st = hooks.archive();
+        if (!st) return { enabled: false };
+        return { enabled: true, ...Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])) };
+      });
+    }
     if (replication) {
       const { node } = replication;
       admin.get('/replication', async () => node.status());

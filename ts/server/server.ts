@@ -18,7 +18,7 @@ import { sendProblem } from './problem.js';
 import { parseTrustProxy } from './trust-proxy.js';
 import { metricsGuard } from './metrics-auth.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
-import { kvstoreRoutes } from './routes.js';
+import { type BackupRoutesHooks, kvstoreRoutes } from './routes.js';
 import type { ReplicationNode } from '../replication/node.js';
 import type { ClusterControl } from '../cluster/control.js';
 import type { ClusterView } from './cluster-view.js';
@@ -79,9 +79,9 @@ export interface ClusterParts {
  * `clusterView` says who the primary is (cluster mode passes its own, ts/cluster/view.ts); by
  * default it follows the replication role: a primary (or a node without replication) is the
  * primary, a standby's primary is its replica_of URL (replication-view.ts). `cluster`: cluster
- * mode's routes and metrics.
+ * mode's routes and metrics. `backup`: the backup routes' hooks (ts/backup/, docs/backup.md).
  */
-export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView, cluster?: ClusterParts): Promise<BuiltServer> {
+export async function buildServer(config: ServerConfig, store: Store, auth: AuthService | null, replication?: ReplicationNode, clusterView?: ClusterView, cluster?: ClusterParts, backup?: BackupRoutesHooks): Promise<BuiltServer> {
   // Resolved when the server closes (preClose): replication streams send what is flushed and end.
   let endStreams: () => void = () => {};
   const closing = new Promise<void>((resolve) => (endStreams = resolve));
@@ -203,7 +203,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (await router.routeWrite(request, reply)) return reply;
       return undefined;
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control, backup });
   }, { prefix: '/v1' });
   return {
     app, routes, metrics, limits, router,

@@ -42,5 +42,12 @@ export function enginePort(engine: Engine, kind: 'native' | 'js', dir: string): 
       }
     },
     retainWal: (lsn) => engine.retainWal(lsn),
+    writeMarker(kind, body) {
+      try {
+        return engine.writeMarker(kind, body);
+      } catch (err) {
+        throw toKvError(err);
+      }
+    },
   };
 }

@@ -11,6 +11,9 @@ import { openEngine } from './open.js';
 import { type TxnRequest, type TxnResponse, runTxn } from './txn.js';
 import { type WatchOptions, type WatchRange, type Watcher, WatchHub, eventDecoder } from './watch.js';
 import type { ReplicationPort } from '../replication/port.js';
+import type { BackupOptions } from '../backup/create.js';
+import type { Manifest } from '../backup/manifest.js';
+import type { Location } from '../backup/repo.js';
 import { enginePort } from './replication-port.js';
 import type { Durability, ResolvedOptions } from './options.js';
 import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
@@ -538,6 +541,16 @@ export class Store<V = Buffer, K = Buffer> {
     } catch (err) {
       throw toKvError(err);
     }
+  }
+
+  /**
+   * A base backup (snapshot + the WAL to make it consistent + manifest.json) into a directory
+   * or an `s3://bucket/prefix` location, while reads and writes go on (docs/backup.md).
+   * Resolves with the manifest; restore with restoreBackup() or `kvctl restore`.
+   */
+  async backup(location: Location, options: BackupOptions = {}): Promise<Manifest> {
+    const { createBackup } = await import('../backup/create.js');
+    return createBackup(this, location, options);
   }
 
   /** @internal The catalog's access to `_sys.` keys; see systemView(). */
