@@ -42,7 +42,8 @@ export class HaCluster {
   readonly specs = new Map<string, HaNodeSpec>();
   creds: Credentials | null = null;
 
-  constructor(readonly name: string, readonly etcd: string, readonly sync: number) {}
+  /** args: more kvstored flags for every node. */
+  constructor(readonly name: string, readonly etcd: string, readonly sync: number, readonly args: readonly string[] = []) {}
 
   async add(id: string, o: { etcd?: string } = {}): Promise<KvNode> {
     const spec: HaNodeSpec = { id, port: await freePort(), dir: tempDir(`ha-${id}`), etcd: o.etcd ?? this.etcd };
@@ -94,6 +95,7 @@ export class HaCluster {
         '--cluster', this.name, '--etcd', s.etcd, '--node-id', id, '--advertise-url', `http://127.0.0.1:${s.port}`,
         '--synchronous-standbys', String(sync), '--synchronous-timeout-ms', '5000',
         '--cluster-lease-ttl-ms', String(LEASE_TTL_MS), '--cluster-renew-interval-ms', '200',
+        ...this.args,
       ],
     });
     this.nodes.set(id, node);
