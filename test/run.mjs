@@ -13,6 +13,7 @@ const dir = path.join(root, 'dist', 'test');
 const only = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const files = fs.readdirSync(dir).filter((f) => (f.endsWith('.test.js') || f.endsWith('.tape.js')) && (!only || only.test(f))).sort();
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
+const FILE_TIMEOUT_MS = Number(process.env.KVSTORE_TEST_FILE_TIMEOUT_S ?? 900) * 1000;
 
 let passed = 0;
 let failed = 0;
@@ -26,7 +27,12 @@ for (const f of files) {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
+    // Every loop in a test is bounded; this bounds a file that hangs anyway (it fails, the
+    // run goes on). The reaper (test/reaper.ts) cleans up what a killed file started.
+    timeout: FILE_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
   });
+  if (r.error?.code === 'ETIMEDOUT') console.log(`${f}: killed after ${FILE_TIMEOUT_MS / 1000} s (a hang?)`);
   // A TAP stream lists every assertion: print only what failed and the summary.
   process.stdout.write(tap ? tapDigest(r.stdout) : r.stdout);
   const num = tap
