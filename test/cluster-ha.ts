@@ -4,30 +4,15 @@
  * cluster's first node bootstrapping it (and making the credentials), the others joining with
  * the replicator's API key. Writers that count every acknowledged write.
  */
+import type { ClusterStatus } from '../ts/cluster/status.js';
 import * as assert from 'uvu/assert';
 import { tempDir } from './helpers.js';
 import { type Credentials, type KvNode, credentials, freePort, sleep, startNode } from './repl-cluster.js';
 
 export const LEASE_TTL_MS = 1000;
 
-export interface ClusterMember {
-  nodeId: string;
-  url: string;
-  role: 'primary' | 'standby';
-  timeline: string | null;
-  appliedLsn: string;
-  flushedLsn: string;
-  lagLsn: string;
-  healthy: boolean;
-}
-export interface ClusterStatus {
-  cluster: string;
-  self: string;
-  leader: { nodeId: string; url: string; timeline: string | null } | null;
-  members: ClusterMember[];
-  syncSet: string[];
-  leaseTtlMs: number;
-}
+// The shape of GET /v1/cluster, as the server defines it.
+export type { ClusterMemberStatus as ClusterMember, ClusterStatus } from '../ts/cluster/status.js';
 
 export interface HaNodeSpec {
   id: string;

@@ -11,29 +11,13 @@
  *
  * Per node, the etcd endpoints and the advertised URL can be a proxy's (partition tests).
  */
+import type { ClusterStatus } from '../ts/cluster/status.js';
 import { tempDir } from './helpers.js';
 import { trackProcess } from './reaper.js';
 import { type Credentials, type KvNode, credentials, freePort, sleep, startNode } from './repl-cluster.js';
 
-export interface ClusterMemberStatus {
-  nodeId: string;
-  url: string;
-  role: 'primary' | 'standby';
-  timeline: string | null;
-  appliedLsn: string;
-  flushedLsn: string;
-  lagLsn: string;
-  healthy: boolean;
-}
-
-export interface ClusterStatus {
-  cluster: string;
-  self: string;
-  leader: { nodeId: string; url: string; timeline: string | null } | null;
-  members: ClusterMemberStatus[];
-  syncSet: string[];
-  leaseTtlMs: number;
-}
+// The shape of GET /v1/cluster, as the server defines it.
+export type { ClusterMemberStatus, ClusterStatus } from '../ts/cluster/status.js';
 
 export interface NodeSpec {
   id: string;
