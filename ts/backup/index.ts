@@ -3,7 +3,7 @@ export { type BackupOptions, type BackupSource, createBackup } from './create.js
 export { type RestoreOptions, type RestoreResult, checkRestoreTarget, restoreBackup } from './restore.js';
 export { type BackupCheck, type ArchiveCheck, verifyArchive, verifyBackup } from './verify.js';
 export { type PruneOptions, type PruneResult, pruneRepo } from './prune.js';
-export { type RepoContents, listRepo, readManifest } from './catalog.js';
+export { type ArchivedChunk, type RepoContents, listRepo, readManifest } from './catalog.js';
 export { type ArchiverOptions, type ArchiverStatus, WalArchiver } from './archiver.js';
 export { BackupScheduler, parseInterval } from './schedule.js';
 export { type Manifest, type ManifestFile } from './manifest.js';

@@ -1,6 +1,6 @@
 /** `kvstore-plus-plus/server`: the HTTP API as a fastify plugin, the gRPC server, and the pieces kvstored is made of. */
 export { kvstoreRoutes } from './routes.js';
-export type { KvstoreRoutesOptions } from './routes.js';
+export type { KvstoreRoutesOptions, BackupRoutesHooks } from './routes.js';
 export { buildServer } from './server.js';
 export type { BuiltServer, ClusterParts, RouteInfo } from './server.js';
 export type { ClusterControl } from '../cluster/control.js';

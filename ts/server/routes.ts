@@ -26,6 +26,7 @@ import type { ArchiverStatus } from '../backup/archiver.js';
 import { sendProblem } from './problem.js';
 import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
+import { commonPrefix } from './scan-page.js';
 import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
 
 export interface KvstoreRoutesOptions {
@@ -146,11 +147,6 @@ function conditional(request: FastifyRequest): bigint | undefined {
   return ifMatch;
 }
 
-function commonPrefix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return a.slice(0, i);
-}
 
 // ---------------------------------------------------------------- the plugin
 

@@ -51,3 +51,10 @@ export function scanScope(prefix: Uint8Array | undefined, start: Uint8Array | un
   while (i < start.length && i < end.length && start[i] === end[i]) i++;
   return Buffer.from(start.subarray(0, i));
 }
+
+/** The longest common prefix of a and b: the scope a [start, end) range needs a grant on. */
+export function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}

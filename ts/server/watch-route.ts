@@ -22,6 +22,7 @@ import { KvError, toKvError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { WatchEvent, Watcher } from '../store/watch.js';
 import type { Metrics } from './metrics.js';
+import { commonPrefix } from './scan-page.js';
 import { keyJson } from './txn-route.js';
 
 export const KEEPALIVE_MS = 5000;
@@ -70,8 +71,13 @@ export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService
     const principal = request.kvPrincipal;
     const filter = auth === null ? null : (key: Buffer): boolean => auth.authorize(principal, 'read', key).allow;
     if (auth !== null) {
-      const d = auth.authorize(principal, 'read', 'x'); // the principal must still stand to watch at all
+      // As a scan with values (GET /v1/kv?values=true): one grant must cover the range's common
+      // prefix, so a principal with no read on it is refused at once instead of holding a stream
+      // that can never carry an event; denies and narrower grants still filter per key above.
+      const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
+      const d = auth.authorize(principal, 'read', scope);
       if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
+      if (!d.allow) throw new KvError('PERMISSION_DENIED', `watch needs read on ${JSON.stringify(scope)}: ${d.reason}`);
     }
     const range = { ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}) };
     const w = store._watch(range, { ...(from !== undefined ? { fromVersion: from } : {}), ...(q.maxQueue !== undefined ? { maxQueue: q.maxQueue } : {}) }, filter);

@@ -144,7 +144,11 @@ function parseRequest<V>(host: TxnHost<V>, req: TxnRequest<unknown, unknown>): {
       }
       return { type: raw.type, key };
     });
-  return { cmp, success: ops(req.success, 'success'), failure: ops(req.failure, 'failure') };
+  const success = ops(req.success, 'success');
+  const failure = ops(req.failure, 'failure');
+  // An empty transaction would do nothing and need no permission: a mistake, not a request.
+  if (cmp.length === 0 && success.length === 0 && failure.length === 0) throw new KvError('INVALID_ARGUMENT', 'txn needs at least one compare or operation');
+  return { cmp, success, failure };
 }
 
 function holds(c: Cmp, cur: Seen | undefined): boolean {
