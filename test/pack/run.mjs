@@ -28,8 +28,10 @@ const PLATFORM_PKG = `@kvstore-plus-plus/native-${PLATFORM}`;
 // kvctl and kvb (dist/ts/cli, issue #6) add about 40 kB packed; round 2 adds replication, the
 // auth split, option checks (about 95 kB: 293 kB at the merge of issues 13, 14 and 19's library
 // part), then the gRPC server, the remote client with its generated proto types, the Level
-// adapter and the encodings. Leftovers are caught by the pattern check; this catches bulk.
-const MAIN_BUDGET = 450 * 1024;
+// adapter and the encodings (370 kB). Cluster mode on etcd, request routing, backups and WAL
+// archiving, watch and transactions, and the hardening of issue 19 bring it to about 500 kB.
+// Leftovers are caught by the pattern check; this catches bulk.
+const MAIN_BUDGET = 560 * 1024;
 const PLATFORM_BUDGET = 1024 * 1024;
 const started = Date.now();
 
