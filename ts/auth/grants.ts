@@ -153,6 +153,20 @@ export function authorize(core: AuthCore, principal: Principal | null | undefine
     : deny(`no role of ${principal.user} grants ${action} on this key`);
 }
 
+/**
+ * Whether some key under `scope` may be `action`ed by the principal: a grant whose prefix lies
+ * under scope, or covers it. For a watch or a filtered range: refuse at once what can never
+ * yield a key, filter the rest key by key.
+ */
+export function mayAnyUnder(core: AuthCore, principal: Principal | null | undefined, action: Action, scope: string | Uint8Array): boolean {
+  if (!principal) return false;
+  const s = core.state();
+  if (core.invalid(s, principal, core.now())) return false;
+  const k = byteString(scope);
+  if (k.startsWith('_sys.')) return false;
+  return (core.permissions(s, principal).grants[action] ?? []).some((g) => g.prefix.startsWith(k) || k.startsWith(g.prefix));
+}
+
 /** The roles in effect for the principal (direct and inherited), or [] if it no longer stands. */
 export function effectiveRoles(core: AuthCore, principal: Principal): readonly string[] {
   const s = core.state();

@@ -26,7 +26,7 @@ import { checkOptions } from '../options.js';
 import { type ApiKeyInfo, authenticateApiKey, createApiKey, listApiKeys, revokeApiKey } from './api-key-service.js';
 import { attachSink, pruneAudit, readAudit, startRetention } from './audit.js';
 import { AuthCore, type AuthStats, type Principal, actorOf } from './core.js';
-import { type Decision, type RoleInfo, authorize, changeGrant, createRole, dropRole, effectiveRoles, listRoles } from './grants.js';
+import { type Decision, type RoleInfo, authorize, changeGrant, createRole, dropRole, effectiveRoles, listRoles, mayAnyUnder } from './grants.js';
 import { Keyring } from './keyring.js';
 import {
   type ApiKeyOptions, type AuditOptions, type AuthOptions, type CreateUserOptions, type FirstAdminOptions, type GrantSpec,
@@ -243,6 +243,11 @@ export class AuthService {
    */
   authorize(principal: Principal | null | undefined, action: Action | 'admin' | 'replicate' | 'metrics', key?: string | Uint8Array): Decision {
     return authorize(this.#core, principal, action, key);
+  }
+
+  /** Whether the principal may `action` some key under `scope` (a watch's range, say): see grants.ts. */
+  mayAnyUnder(principal: Principal | null | undefined, action: Action, scope: string | Uint8Array): boolean {
+    return mayAnyUnder(this.#core, principal, action, scope);
   }
 
   /** The roles in effect for the principal (direct and inherited), or [] if it no longer stands. */

@@ -71,13 +71,12 @@ export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService
     const principal = request.kvPrincipal;
     const filter = auth === null ? null : (key: Buffer): boolean => auth.authorize(principal, 'read', key).allow;
     if (auth !== null) {
-      // As a scan with values (GET /v1/kv?values=true): one grant must cover the range's common
-      // prefix, so a principal with no read on it is refused at once instead of holding a stream
-      // that can never carry an event; denies and narrower grants still filter per key above.
-      const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
-      const d = auth.authorize(principal, 'read', scope);
+      const d = auth.authorize(principal, 'read', 'x'); // the principal must still stand to watch at all
       if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
-      if (!d.allow) throw new KvError('PERMISSION_DENIED', `watch needs read on ${JSON.stringify(scope)}: ${d.reason}`);
+      // A principal that may read no key in the range is refused at once, instead of holding a
+      // stream that can never carry an event; otherwise events are filtered key by key above.
+      const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
+      if (!auth.mayAnyUnder(principal, 'read', scope)) throw new KvError('PERMISSION_DENIED', `no role of ${principal?.user ?? 'this principal'} grants read on any key under ${JSON.stringify(scope)}`);
     }
     const range = { ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}) };
     const w = store._watch(range, { ...(from !== undefined ? { fromVersion: from } : {}), ...(q.maxQueue !== undefined ? { maxQueue: q.maxQueue } : {}) }, filter);
