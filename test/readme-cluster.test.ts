@@ -4,67 +4,46 @@
  * kvstored nodes, a write through a standby, kill -9 of the primary, the write still there on
  * the new primary, then a clean stop. Only the ports and the directory change (to free ones).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, requireEtcd } from './etcd-cluster.js';
-import { repoRoot, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { readmeBlock, runWalkthrough } from './readme-walkthrough.js';
 
 const haveEtcd = requireEtcd();
 
-function binDir(): string {
-  const dir = tempDir('readme-bin');
-  fs.writeFileSync(path.join(dir, 'kvctl'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'dist/ts/cli/kvctl.js')}" "$@"\n`, { mode: 0o755 });
-  return dir;
-}
-
 test('the cluster walkthrough works as written: cluster:dev, a forwarded write, kill -9 of the primary, no loss', async () => {
   if (!haveEtcd) return;
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Cluster: automatic failover on etcd\n'));
-  assert.ok(section.length > 100, 'the README has a "## Cluster" section');
-  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const block = readmeBlock('Cluster: automatic failover on etcd');
   const ports = [await freePort(), await freePort(), await freePort()];
   const etcdPorts = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = tempDir('readme-cluster');
   let script = block.replaceAll('/tmp/kv-cluster', path.join(dir, 'kv-cluster'));
   ports.forEach((p, i) => (script = script.replaceAll(String(7401 + i), String(p))));
   script = script.replace('--fresh', `--fresh --ports ${ports.join(',')} --etcd-client-ports ${etcdPorts.slice(0, 3).join(',')} --etcd-peer-ports ${etcdPorts.slice(3).join(',')}`);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KVCTL_') && !k.startsWith('KVSTORE_') && !k.startsWith('npm_')));
-  // Its own process group: whatever the script leaves running when it fails is killed with it.
-  const bash = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-    cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, PATH: `${binDir()}:${env.PATH}`, KVCTL_CONFIG_DIR: tempDir('readme-kvctl') },
+  // Once bash has exited, before the group kill: the walkthrough's own `kill $DEV` stopped every process cluster:dev started.
+  let ready: RegExpExecArray | null = null;
+  let left: Array<[string, number]> = [];
+  const run = await runWalkthrough(script, {
+    timeoutMs: 150_000,
+    afterExit: (stdout) => {
+      ready = /^cluster:dev ready (.*)$/m.exec(stdout);
+      const pids = ready ? (JSON.parse(ready[1]!) as { pids: Record<string, number> }).pids : {};
+      left = Object.entries(pids).filter(([, pid]) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    },
   });
-  let out = '';
-  let err = '';
-  bash.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
-  bash.stderr.setEncoding('utf8').on('data', (d: string) => void (err += d));
-  const closed = new Promise<void>((resolve) => bash.on('close', () => resolve()));
-  const timer = setTimeout(() => process.kill(-bash.pid!, 'SIGKILL'), 150_000);
-  const code = await new Promise<number | null>((resolve) => bash.on('exit', (c) => resolve(c)));
-  clearTimeout(timer);
-  // Before the group kill below: the walkthrough's own `kill $DEV` stopped every process cluster:dev started.
-  const ready = /^cluster:dev ready (.*)$/m.exec(out);
-  const pids = ready ? (JSON.parse(ready[1]!) as { pids: Record<string, number> }).pids : {};
-  const left = Object.entries(pids).filter(([, pid]) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  try {
-    process.kill(-bash.pid!, 'SIGKILL'); // what a failed script left running (it holds the pipes)
-  } catch {
-    // the group is gone: the script stopped everything it started
-  }
-  await closed;
+  const { code, out } = run;
   const logs = fs.existsSync(path.join(dir, 'kv-cluster', 'logs')) ? fs.readdirSync(path.join(dir, 'kv-cluster', 'logs')) : [];
-  const shown = `\n--- stdout\n${out}\n--- stderr\n${err}\n--- logs: ${logs.join(' ')}`;
+  const shown = `${run.shown}\n--- logs: ${logs.join(' ')}`;
   assert.is(code, 0, `the walkthrough failed${shown}`);
   assert.ok(ready, `cluster:dev printed its ready line${shown}`);
   assert.equal(left, [], 'kill $DEV stopped every etcd member and node');

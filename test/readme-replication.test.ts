@@ -5,53 +5,19 @@
  * and the old primary's rewind. Only the ports change (to free ones). Docs that do not match
  * the code fail here.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closedPort } from './cli-proc.js';
-import { repoRoot, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { readmeBlock, runWalkthrough } from './readme-walkthrough.js';
 
 const test = suite('README replication');
 
-/** Executables named like the package's bins, as npm links them (exec: $! is node's own pid). */
-function binDir(): string {
-  const dir = tempDir('readme-bin');
-  for (const [name, file] of [['kvstored', 'dist/ts/server/main.js'], ['kvctl', 'dist/ts/cli/kvctl.js']] as const) {
-    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, file)}" "$@"\n`, { mode: 0o755 });
-  }
-  return dir;
-}
-
 test('the three-process replication walkthrough works as written: standby, embedded replica, failover, promote, rewind', async () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Replication\n'));
-  assert.ok(section.length > 20, 'the README has a "## Replication" section');
-  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const block = readmeBlock('Replication');
   const [a, b] = [await closedPort(), await closedPort()];
   const script = block.replaceAll('8080', String(a)).replaceAll('8081', String(b));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KVCTL_') && !k.startsWith('KVSTORE_')));
-  // Its own process group: whatever the script leaves running when it fails is killed with it.
-  const bash = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-    cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, PATH: `${binDir()}:${env.PATH}`, TMPDIR: tempDir('readme-repl'), KVCTL_CONFIG_DIR: tempDir('readme-kvctl') },
-  });
-  let out = '';
-  let err = '';
-  bash.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
-  bash.stderr.setEncoding('utf8').on('data', (d: string) => void (err += d));
-  const closed = new Promise<void>((resolve) => bash.on('close', () => resolve()));
-  const timer = setTimeout(() => process.kill(-bash.pid!, 'SIGKILL'), 150_000);
-  const code = await new Promise<number | null>((resolve) => bash.on('exit', (c) => resolve(c)));
-  clearTimeout(timer);
-  try {
-    process.kill(-bash.pid!, 'SIGKILL'); // what a failed script left running (it holds the pipes)
-  } catch {
-    // the group is gone: the script stopped everything it started
-  }
-  await closed;
-  const shown = `\n--- stdout\n${out}\n--- stderr\n${err}`;
+  const { code, out, err, shown } = await runWalkthrough(script, { env: { TMPDIR: tempDir('readme-repl') }, timeoutMs: 150_000 });
   assert.is(code, 0, `the walkthrough failed${shown}`);
   assert.ok(out.includes('hello, replicas'), `the standby serves the write${shown}`);
   assert.match(out, /replica: greeting = hello, replicas/);

@@ -3,26 +3,14 @@
  * the archiver: the last archived LSN, the lag in LSNs and (estimated) in bytes, chunks
  * and bytes shipped, failures, and the time of the last success.
  */
-import client from 'prom-client';
+import type client from 'prom-client';
 import type { WalArchiver } from '../backup/archiver.js';
 import type { BackupScheduler } from '../backup/schedule.js';
+import { scrapeCounter, scrapeGauge } from './scrape-metrics.js';
 
 export function registerBackupMetrics(r: client.Registry, archiver: WalArchiver | null, scheduler: BackupScheduler | null): void {
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new client.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
-  };
-  // Counters fed from figures that only grow: each scrape adds the growth (as metrics.ts does).
-  const counter = (name: string, help: string, read: () => number): void => {
-    let last = 0;
-    new client.Counter({
-      name, help, registers: [r],
-      collect() {
-        const v = read();
-        if (v > last) this.inc(v - last);
-        last = v;
-      },
-    });
-  };
+  const gauge = (name: string, help: string, read: () => number): void => scrapeGauge(r, name, help, read);
+  const counter = (name: string, help: string, read: () => number): void => scrapeCounter(r, name, help, read);
   if (archiver) {
     gauge('kvstore_archive_last_archived_lsn', 'every WAL record up to this LSN is in the archive', () => Number(archiver.status().lastArchivedLsn));
     gauge('kvstore_archive_lag_lsn', 'WAL records flushed but not yet archived', () => Number(archiver.status().lagLsn));

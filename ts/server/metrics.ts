@@ -7,6 +7,7 @@
  * (test/metrics.test.ts).
  */
 import client from 'prom-client';
+import { scrapeCounter, scrapeGauge } from './scrape-metrics.js';
 import type { AuthService } from '../auth/service.js';
 import { FSYNC_BOUNDS_MICROS, GROUP_BOUNDS } from '../engine/types.js';
 import { type Store, systemView } from '../store/store.js';
@@ -66,23 +67,8 @@ export class Metrics {
     for (const limit of ['ip', 'principal', 'login']) this.rateLimited.inc({ limit }, 0);
     let lastCheckpoints = -1;
     let lastCheckpointSeen = Date.now();
-    const gauge = (name: string, help: string, read: () => number): void => {
-      new client.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
-    };
-    // A counter fed from a figure that only grows (the engine's and auth's "since open"
-    // counts): each scrape adds what it grew by since the last one, so the series is a real
-    // Prometheus counter (rate() and resets work) without prom-client owning the count.
-    const counter = (name: string, help: string, read: () => number): void => {
-      let last = 0;
-      new client.Counter({
-        name, help, registers: [r],
-        collect() {
-          const v = read();
-          if (v > last) this.inc(v - last);
-          last = v;
-        },
-      });
-    };
+    const gauge = (name: string, help: string, read: () => number): void => scrapeGauge(r, name, help, read);
+    const counter = (name: string, help: string, read: () => number): void => scrapeCounter(r, name, help, read);
     const sys = systemView(store);
     let stats = store.stats();
     let catalogKeys = 0;

@@ -11,6 +11,7 @@
  * records and an estimate in bytes.
  */
 import client from 'prom-client';
+import { scrapeGauge } from './scrape-metrics.js';
 import type { ReplicationNode } from '../replication/node.js';
 import type { Store } from '../store/store.js';
 
@@ -53,9 +54,7 @@ export function registerReplicationMetrics(r: client.Registry, store: Store, nod
       /* closed, or reopening for a base backup: keep the last figures */
     }
   };
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new client.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
-  };
+  const gauge = (name: string, help: string, read: () => number): void => scrapeGauge(r, name, help, read);
   // A Prometheus counter fed from a figure that only grows while its source lives (see metrics.ts).
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], series: Array<[Partial<Record<L, string>>, () => number]>): void => {
     const last = series.map(() => 0);
