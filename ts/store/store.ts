@@ -6,7 +6,7 @@
  */
 import { KvError, toKvError } from '../errors.js';
 import { type BatchOp, KIND_TIMELINE, encodeBatchBody, encodeTimelineBody } from '../engine/format.js';
-import type { Engine, EngineStats } from '../engine/types.js';
+import type { Engine } from '../engine/types.js';
 import { openEngine } from './open.js';
 import { type TxnRequest, type TxnResponse, runTxn } from './txn.js';
 import { type WatchOptions, type WatchRange, type Watcher, WatchHub, eventDecoder } from './watch.js';
@@ -15,55 +15,15 @@ import type { BackupOptions } from '../backup/create.js';
 import type { Manifest } from '../backup/manifest.js';
 import type { Location } from '../backup/repo.js';
 import { enginePort } from './replication-port.js';
-import type { Durability, ResolvedOptions } from './options.js';
-import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, compareBytes, prefixEnd, toBound, toKey, toSystemKey, toValue } from './keys.js';
+import { dataRanges, scanRange, systemRanges } from './ranges.js';
+import type { ResolvedOptions } from './options.js';
+import { type Key, type Value, SYSTEM_END, SYSTEM_PREFIX, toKey, toSystemKey, toValue } from './keys.js';
 import { checkOptions, optionNames } from '../options.js';
 import { type Codec, type KeyInput, type ValueInput, BINARY, decodeWith, encodeWith } from './encoding.js';
 import { type IteratorEntry, type IteratorOptions, StoreIterator, entryMapper, iteratorRange, mapEntries, scanBounds } from './iterator.js';
 
-export interface Entry<V = Buffer> {
-  /** Decoded with the store's valueEncoding. */
-  value: V;
-  /** The LSN of the entry's last write. */
-  version: bigint;
-  /** Absolute expiry, ms since the epoch; absent when the entry does not expire. */
-  expiresAt?: number;
-}
-
-export interface PutOptions {
-  /** Time to live, ms (> 0). */
-  ttlMs?: number;
-  /** Compare-and-swap: write only if the entry's version is this (0n = only if absent). */
-  ifVersion?: bigint;
-}
-
-export interface DeleteOptions {
-  ifVersion?: bigint;
-}
-
-export type BatchOperation<V = Buffer, K = Buffer> =
-  | { type: 'put'; key: KeyInput<K>; value: ValueInput<V>; ttlMs?: number }
-  | { type: 'del'; key: KeyInput<K> };
-
-export interface ScanOptions<K = Buffer> {
-  /** Only keys whose stored bytes start with these bytes (not encoded). Combines with start/end. */
-  prefix?: Key;
-  /** Inclusive lower bound (encoded with the store's keyEncoding). */
-  start?: KeyInput<K>;
-  /** Exclusive upper bound (encoded with the store's keyEncoding). */
-  end?: KeyInput<K>;
-  /** At most this many entries (default: all). */
-  limit?: number;
-  /** Descending key order. */
-  reverse?: boolean;
-}
-
-export interface StoreStats extends EngineStats {
-  engine: 'native' | 'js';
-  durability: Durability;
-  /** Entries the background TTL sweep has removed since open. */
-  expired: number;
-}
+export type { Entry, PutOptions, DeleteOptions, BatchOperation, ScanOptions, StoreStats, ReplicationInfo, ReplicaHandle, SystemView } from './api-types.js';
+import type { BatchOperation, DeleteOptions, Entry, PutOptions, ReplicaHandle, ReplicationInfo, ScanOptions, StoreStats, SystemView } from './api-types.js';
 
 const PUT_OPTIONS = optionNames<PutOptions>({ ttlMs: true, ifVersion: true });
 const DELETE_OPTIONS = optionNames<DeleteOptions>({ ifVersion: true });
@@ -435,41 +395,6 @@ export class Store<V = Buffer, K = Buffer> {
     }
   }
 
-  /** [start, end) of a scan: its bounds narrowed by its prefix (null = unbounded). */
-  #range(o: ScanOptions): [Buffer | null, Buffer | null] {
-    let start = toBound(o.start, 'start');
-    let end = toBound(o.end, 'end');
-    const prefix = toBound(o.prefix, 'prefix');
-    if (prefix && prefix.length > 0) {
-      if (compareBytes(prefix, start, 'low') > 0) start = prefix;
-      const pend = prefixEnd(prefix);
-      if (compareBytes(pend, end, 'high') < 0) end = pend;
-    }
-    return [start, end];
-  }
-
-  /**
-   * The parts of [start, end) the data API sees, in ascending order: the range minus the
-   * catalog's [SYSTEM_PREFIX, SYSTEM_END), which holds exactly the keys starting with `_sys.`.
-   * Scans and counts ask the engine for these parts only, so they never read (and never have
-   * to skip) a catalog key.
-   */
-  static #dataRanges(start: Buffer | null, end: Buffer | null): Array<[Buffer | null, Buffer | null]> {
-    const out: Array<[Buffer | null, Buffer | null]> = [];
-    const lowEnd = compareBytes(end, SYSTEM_PREFIX, 'high') < 0 ? end : SYSTEM_PREFIX;
-    if (compareBytes(start, lowEnd, 'low') < 0) out.push([start, lowEnd]);
-    const highStart = compareBytes(start, SYSTEM_END, 'low') > 0 ? start : SYSTEM_END;
-    if (compareBytes(highStart, end, 'high') < 0) out.push([highStart, end]);
-    return out;
-  }
-
-  /** The catalog's part of [start, end), for the system view; [] when they do not meet. */
-  static #systemRanges(start: Buffer | null, end: Buffer | null): Array<[Buffer | null, Buffer | null]> {
-    const s = compareBytes(start, SYSTEM_PREFIX, 'low') > 0 ? start : SYSTEM_PREFIX;
-    const e = compareBytes(end, SYSTEM_END, 'high') < 0 ? end : SYSTEM_END;
-    return compareBytes(s, e, 'low') < 0 ? [[s, e]] : [];
-  }
-
   /**
    * Entries in key order (bytes, unsigned), fetched lazily in pages. The options are checked
    * here, at the call; the engine is first asked at the first next().
@@ -492,12 +417,12 @@ export class Store<V = Buffer, K = Buffer> {
 
   #scan(options: ScanOptions<Buffer>, system: boolean): Generator<[Buffer, Buffer]> {
     checkOptions('scan', options, SCAN_OPTIONS);
-    const [start, end] = this.#range(options);
+    const [start, end] = scanRange(options);
     const limit = options.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new KvError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
     if (options.reverse !== undefined && typeof options.reverse !== 'boolean') throw new KvError('INVALID_ARGUMENT', 'reverse must be a boolean');
     const reverse = options.reverse === true;
-    const ranges = system ? Store.#systemRanges(start, end) : Store.#dataRanges(start, end);
+    const ranges = system ? systemRanges(start, end) : dataRanges(start, end);
     if (reverse) ranges.reverse();
     return this.#pages(ranges, limit, reverse);
   }
@@ -527,10 +452,10 @@ export class Store<V = Buffer, K = Buffer> {
 
   /** Number of live entries, optionally under a prefix. */
   count(prefix?: Key): number {
-    const [start, end] = this.#range({ prefix });
+    const [start, end] = scanRange({ prefix });
     const now = this.#opts.clock();
     let n = 0;
-    for (const [s, e] of Store.#dataRanges(start, end)) n += this.#call(() => this.#engine.count(s, e, now));
+    for (const [s, e] of dataRanges(start, end)) n += this.#call(() => this.#engine.count(s, e, now));
     return n;
   }
 
@@ -674,52 +599,7 @@ export class Store<V = Buffer, K = Buffer> {
   }
 }
 
-/**
- * The same store, restricted to keys under `_sys.` (anything else is RESERVED_KEY). The system
- * catalog is its one user: the data API cannot reach the catalog and the catalog cannot reach
- * the data. Not exported from the package.
- */
-/** store.replication(): see there. LSNs are bigints, times milliseconds. */
-export interface ReplicationInfo {
-  role: 'primary' | 'standby';
-  /** A replica: connected to its primary's stream now. */
-  connected: boolean;
-  /** The primary's flushed LSN as last heard (a primary: its own). */
-  primaryLsn: bigint;
-  /** Every record up to here is applied and visible to reads here. */
-  appliedLsn: bigint;
-  /** How long this replica has been behind the primary (0 when caught up). */
-  lagMs: number;
-  /** Why the last attempt to follow failed, if it did. */
-  lastError: { code: string; message: string } | null;
-}
-
-/** @internal What a replication node offers the store (ts/replication/replica.ts). */
-export interface ReplicaHandle {
-  info(): ReplicationInfo;
-  stop(): Promise<void>;
-}
-
-export interface SystemView {
-  get(key: Key): Buffer | undefined;
-  getEntry(key: Key): Entry | undefined;
-  put(key: Key, value: Value, options?: PutOptions): Promise<{ version: bigint }>;
-  /**
-   * A compare-and-swap decided at once: null when the key's newest submitted version is not
-   * `ifVersion` (VERSION_MISMATCH), else the write's promise (settling when acknowledged). For
-   * the catalog lock, which must know now whether it holds the lock; put()'s refusal waits for
-   * the writes it reveals (see #refuse).
-   */
-  claim(key: Key, value: Value, ifVersion: bigint): Promise<{ version: bigint }> | null;
-  delete(key: Key, options?: DeleteOptions): Promise<{ deleted: boolean }>;
-  batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
-  scan(options?: ScanOptions): Generator<[Buffer, Buffer]>;
-  /** The store's clock (ms since the epoch), so the catalog and TTLs agree on the time. */
-  now(): number;
-  /** Live entries under `_sys.`; costs one step per catalog entry (the engine counts a key range). */
-  count(): number;
-}
-
+/** The same store, restricted to keys under `_sys.` (SystemView): the system catalog's access. */
 export function systemView(store: Store<unknown, unknown>): SystemView {
   return store._systemView();
 }
