@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import type { Backend } from './backend.js';
-import { bytes, isoTime, positiveInt, table, usage } from './common.js';
+import { bytes, isoTime, positiveInt, positiveNumber, table, usage } from './common.js';
 import type { S3Settings } from '../backup/repo.js';
 
 export interface BackupContext {
@@ -48,14 +48,6 @@ function parseTime(v: string): number {
   const t = Date.parse(v);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || !Number.isFinite(t)) throw usage(`--until-time takes an ISO 8601 time like 2026-12-02T03:40:00Z, got ${JSON.stringify(v)}`);
   return t;
-}
-
-function nonNegative(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw usage(`${name} takes a positive number, got ${JSON.stringify(v)}`);
-    return n;
-  };
 }
 
 export function addBackupCommands(program: Command, ctx: BackupContext): void {
@@ -115,7 +107,7 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
     .description('delete backups past the retention (the newest is always kept), the archived WAL no kept backup needs, and interrupted backups')
     .requiredOption('--repo <location>', 'backup repository: a directory or s3://bucket/prefix')
     .option('--keep <n>', 'keep the n newest backups', positiveInt('--keep'))
-    .option('--keep-days <d>', 'keep backups younger than d days', nonNegative('--keep-days')))
+    .option('--keep-days <d>', 'keep backups younger than d days', positiveNumber('--keep-days')))
     .action(async (o: { repo: string; keep?: number; keepDays?: number } & S3Flags, cmd: Command) => {
       if (o.keep === undefined && o.keepDays === undefined) throw usage('backup prune needs --keep N or --keep-days D');
       const { openRepo } = await import('../backup/repo.js');

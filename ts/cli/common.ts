@@ -12,6 +12,9 @@
  */
 import { isErrorCode } from '../errors.js';
 
+/** Output of the CLIs: a table for people or JSON for scripts (--format). */
+export type Format = 'table' | 'json';
+
 /** 130 = 128 + SIGINT: Ctrl-C, as shells report an interrupted program. */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, INTERRUPTED: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -49,7 +52,7 @@ export function toCliError(err: unknown): CliError {
 }
 
 /** Prints the error on stderr (a JSON object when the output format is json) and returns its exit code. */
-export function reportError(prog: string, err: unknown, format: 'table' | 'json'): ExitCode {
+export function reportError(prog: string, err: unknown, format: Format): ExitCode {
   const e = toCliError(err);
   if (format === 'json') process.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message, exitCode: e.exitCode } }) + '\n');
   else process.stderr.write(`${prog}: ${e.code === 'USAGE' ? '' : `${e.code}: `}${e.message}\n`);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT, type Cell, fields, fraction, json, nonNegativeInt, normalizeUrl, positiveInt, positiveNumber, reportError, table, usage } from './common.js';
+import { CliError, EXIT, type Cell, type Format, fields, fraction, json, nonNegativeInt, normalizeUrl, positiveInt, positiveNumber, reportError, table, usage } from './common.js';
 import { readKeyFile } from './secrets.js';
 import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { type Progress, type ScenarioResult, runClosedLoop } from './bench/closed-loop.js';
@@ -22,7 +22,6 @@ import { type SuiteReport, machine, toMarkdown, writeReports } from './bench/rep
 import { packageVersion } from '../version.js';
 import { addCompletionCommand } from './completion.js';
 
-type Format = 'table' | 'json';
 
 interface HttpOptions extends TlsFlags {
   url?: string;

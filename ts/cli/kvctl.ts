@@ -5,31 +5,28 @@
  * server holds it. `kvctl --help` and `kvctl <command> --help` describe everything; the
  * README has examples. No business logic here: commands parse, call a Backend, print.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { Action, GrantSpec, Permission } from '../auth/service.js';
 import type { EngineKind } from '../store/options.js';
 import { type Backend, RemoteBackend, type StatusInfo } from './backend.js';
 import {
-  CliError, EXIT, type Cell, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, showKey, table, usage,
+  EXIT, type Cell, type Format, bytes, commaList, fields, isoTime, json, nonNegativeInt, normalizeUrl, parseExpiry, positiveInt, reportError, table, usage,
 } from './common.js';
 import { addCatalogShowCommands } from './catalog-show.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addClusterCommands } from './cluster-commands.js';
 import { addBackupCommands } from './backup-commands.js';
+import { addDataCommands } from './data-commands.js';
 import { credentialFor, forgetSession, saveSession, tokenFile } from './credentials.js';
 import { listSegments, listSnapshots, lockHolder, readControl, requireDir } from './datadir.js';
-import { compileGlob } from './glob.js';
 import { ApiClient } from './http-api.js';
-import { readPassword, readStdinBytes } from './secrets.js';
+import { readPassword } from './secrets.js';
 import { type TlsFlags, addTlsOptions, loadTls, tlsEnv } from './tls.js';
 import { walInspect, walTail } from './wal-commands.js';
 import { packageVersion } from '../version.js';
 import { addCompletionCommand } from './completion.js';
 
-type Format = 'table' | 'json';
 
 interface GlobalOptions extends TlsFlags {
   url?: string;
@@ -435,83 +432,7 @@ Examples:
       });
     });
 
-  // ------------------------------------------------------------ data
-  program
-    .command('get')
-    .description('print a value (raw bytes on stdout; --format=json for version, expiry and the value)')
-    .argument('<key>', 'the key')
-    .action(async (key: string, _o: unknown, cmd: Command) => {
-      await withBackend(cmd, async (b) => {
-        const e = await b.get(key);
-        if (!e) throw new CliError('NOT_FOUND', `no such key: ${key}`);
-        if (g(cmd).format === 'json') {
-          const text = e.value.toString('utf8');
-          const utf8 = Buffer.from(text, 'utf8').equals(e.value);
-          out(json({ key, version: e.version, expiresAt: e.expiresAt === undefined ? null : new Date(e.expiresAt).toISOString(), encoding: utf8 ? 'utf8' : 'base64', value: utf8 ? text : e.value.toString('base64') }));
-        } else {
-          process.stdout.write(e.value);
-          if (process.stdout.isTTY && e.value[e.value.length - 1] !== 0x0a) out('\n');
-        }
-      });
-    });
-  program
-    .command('put')
-    .description('write a value, given as an argument or (when omitted) read from stdin')
-    .argument('<key>', 'the key')
-    .argument('[value]', 'the value (omit to read bytes from stdin)')
-    .option('--ttl <seconds>', 'expire after this many seconds', positiveInt('--ttl'))
-    .option('--if-version <version>', 'only if the current version is this (compare-and-swap)', parseVersion)
-    .option('--if-absent', 'only if the key does not exist')
-    .action(async (key: string, value: string | undefined, o: { ttl?: number; ifVersion?: bigint; ifAbsent?: boolean }, cmd: Command) => {
-      if (o.ifAbsent && o.ifVersion !== undefined) throw usage('give --if-version or --if-absent, not both');
-      if (value === undefined && process.stdin.isTTY) throw usage('give the value as an argument, or pipe it on stdin');
-      const bytesIn = value === undefined ? await readStdinBytes() : Buffer.from(value, 'utf8');
-      await withBackend(cmd, async (b) => {
-        const ifVersion = o.ifAbsent ? 0n : o.ifVersion;
-        const r = await b.put(key, bytesIn, { ...(o.ttl === undefined ? {} : { ttlSec: o.ttl }), ...(ifVersion === undefined ? {} : { ifVersion }) });
-        emit(cmd, { key, version: r.version }, () => `OK version ${r.version}\n`);
-      }, true);
-    });
-  program
-    .command('del')
-    .description('delete a key (exit 1 NOT_FOUND when it does not exist)')
-    .argument('<key>', 'the key')
-    .option('--if-version <version>', 'only if the current version is this', parseVersion)
-    .action(async (key: string, o: { ifVersion?: bigint }, cmd: Command) => {
-      await withBackend(cmd, async (b) => {
-        if (!(await b.del(key, o.ifVersion))) throw new CliError('NOT_FOUND', `no such key: ${key}`);
-        emit(cmd, { key, deleted: true }, () => `deleted ${key}\n`);
-      });
-    });
-  program
-    .command('incr')
-    .description('add to a decimal counter (created at 0) and print the result')
-    .argument('<key>', 'the key')
-    .option('--by <n>', 'the increment (may be negative)', '1')
-    .action(async (key: string, o: { by: string }, cmd: Command) => {
-      if (!/^-?\d{1,19}$/.test(o.by)) throw usage(`--by takes an integer, got ${JSON.stringify(o.by)}`);
-      await withBackend(cmd, async (b) => {
-        const v = await b.incr(key, BigInt(o.by));
-        emit(cmd, { key, value: v }, () => v + '\n');
-      }, true);
-    });
-  program
-    .command('keys')
-    .description('list keys matching a glob (* ? [a-z] \\x): a prefix scan on the text before the first wildcard, then a filter')
-    .option('--pattern <glob>', 'e.g. "user:*"', '*')
-    .option('--limit <n>', 'stop after this many keys', positiveInt('--limit'))
-    .action(async (o: { pattern: string; limit?: number }, cmd: Command) => {
-      const glob = compileGlob(o.pattern);
-      await withBackend(cmd, async (b) => {
-        const keys: string[] = [];
-        await b.scanKeys(glob.prefix, (k) => {
-          const s = showKey(k);
-          if (glob.match(k.toString('utf8'))) keys.push(s);
-          return o.limit === undefined || keys.length < o.limit;
-        });
-        emit(cmd, keys, () => keys.map((k) => k + '\n').join(''));
-      });
-    });
+  addDataCommands(program, { withBackend: (cmd, fn, create) => withBackend(cmd, fn, create), emit, format: (cmd) => g(cmd).format, parseVersion });
 
   // ------------------------------------------------------------ WAL, snapshots, checkpoints, status
   const wal = program.command('wal').description('read the write-ahead log of a local data directory (--data-dir; not over --url): read-only, no lock, works while a server runs');

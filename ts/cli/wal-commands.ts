@@ -4,11 +4,9 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { CliError, EXIT, type Cell, bytes, json, showKey, table } from './common.js';
+import { CliError, EXIT, type Cell, type Format, bytes, json, showKey, table } from './common.js';
 import { type SegmentInfo, listSegments, lockHolder, readControl, requireDir } from './datadir.js';
 import { type RecordView, kindName, scanSegment } from './wal-reader.js';
-
-type Format = 'table' | 'json';
 
 export interface InspectOptions {
   fromLsn?: bigint;
