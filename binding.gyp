@@ -27,7 +27,9 @@
         "native/binding/engine_handle.cc",
         "native/binding/errors.cc",
         "native/binding/js_call.cc",
-        "native/binding/replication.cc"
+        "native/binding/replication.cc",
+        "native/binding/args.cc",
+        "native/binding/fast_path.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

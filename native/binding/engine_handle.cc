@@ -1,7 +1,6 @@
 #include "engine_handle.h"
 
 #include <atomic>
-#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -9,6 +8,7 @@
 
 #include "../core/coding.h"
 #include "../core/engine_registry.h"
+#include "args.h"
 #include "errors.h"
 #include "js_call.h"
 
@@ -180,60 +180,6 @@ Napi::Promise NewPromise(Napi::Env env, napi_deferred* deferred) {
   napi_value promise = nullptr;
   if (napi_create_promise(env, deferred, &promise) != napi_ok) throw Napi::Error::New(env);
   return Napi::Promise(env, promise);
-}
-
-// ------------------------------------------------------------------ argument helpers
-
-std::string_view Bytes(const Napi::Value& v) {
-  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  return std::string_view(reinterpret_cast<const char*>(a.Data()), a.ByteLength());
-}
-
-void RequireBytes(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a Buffer"));
-  }
-}
-
-int64_t Int64Arg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a number"));
-  }
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be finite"));
-  return static_cast<int64_t>(d);
-}
-
-int64_t BigIntArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsBigInt()) {
-    ThrowStatus(env, Status::InvalidArgument(std::string(name) + " must be a bigint"));
-  }
-  bool lossless = true;
-  int64_t v = info[i].As<Napi::BigInt>().Int64Value(&lossless);
-  if (!lossless) ThrowStatus(env, Status::InvalidArgument(std::string(name) + " is out of the 64-bit range"));
-  return v;
-}
-
-// Copies key's live value into dst[0, cap): its length, -1 if absent, or -(length + 2)
-// if cap is too small (nothing copied). The contract of getInto, getS and getIntoT.
-int64_t ReadInto(const Engine& e, std::string_view key, int64_t now, char* dst, size_t cap) {
-  int64_t result = -1;
-  e.Read(key, now, [&](const Item& item) {
-    if (item.vlen > cap) {
-      result = -(static_cast<int64_t>(item.vlen) + 2);
-    } else {
-      if (item.vlen > 0) std::memcpy(dst, item.value_data(), item.vlen);
-      result = item.vlen;
-    }
-  });
-  return result;
-}
-
-KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return std::nullopt;
-  RequireBytes(env, info, i, name);
-  return Bytes(info[i]);
 }
 
 // ------------------------------------------------------------------ async workers
@@ -421,16 +367,6 @@ void EngineHandle::AwaitDurable(Napi::Env env, uint64_t lsn) {
   state_->SetRef(env, true);
 }
 
-namespace {
-// The fast paths' LSN: a Number (cheaper than a BigInt) while it is exact, a BigInt past
-// 2^53 - 1, where a double would round it (a write's promise would then wait for an LSN
-// that never comes). The caller's BigInt() takes either.
-Napi::Value LsnValue(Napi::Env env, uint64_t lsn) {
-  constexpr uint64_t kMaxExactDouble = (uint64_t{1} << 53) - 1;
-  if (lsn <= kMaxExactDouble) return Napi::Number::New(env, static_cast<double>(lsn));
-  return Napi::BigInt::New(env, lsn);
-}
-}  // namespace
 
 Napi::Value EngineHandle::Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -633,119 +569,10 @@ Napi::Value EngineHandle::Close(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// ------------------------------------------------------------------ fast paths
-
-namespace {
-
-// A length argument that must fit the registered buffer; trusts the number type (the TS
-// wrapper is the only caller) but never the value.
-size_t LenArg(const Napi::CallbackInfo& info, size_t i, size_t limit, const char* name) {
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= static_cast<double>(limit))) {
-    ThrowStatus(info.Env(), Status::InvalidArgument(std::string(name) + " is out of range"));
-  }
-  return static_cast<size_t>(d);
-}
-
-int64_t NumArg(const Napi::CallbackInfo& info, size_t i) {
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) ThrowStatus(info.Env(), Status::InvalidArgument("a numeric argument is not finite"));
-  return static_cast<int64_t>(d);
-}
-
-}  // namespace
-
-Napi::Value EngineHandle::SetScratch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireBytes(env, info, 0, "scratch");
-  Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
-  scratch_ref_ = Napi::Persistent(a);
-  scratch_ = reinterpret_cast<char*>(a.Data());
-  scratch_len_ = a.ByteLength();
-  return env.Undefined();
-}
-
-Napi::Value EngineHandle::SetTarget(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireBytes(env, info, 0, "target");
-  Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
-  target_ref_ = Napi::Persistent(a);
-  target_ = reinterpret_cast<char*>(a.Data());
-  target_len_ = a.ByteLength();
-  return env.Undefined();
-}
-
-Napi::Value EngineHandle::GetS(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = CheckOpen(env);
-  size_t klen = LenArg(info, 0, scratch_len_, "klen");
-  int64_t now = NumArg(info, 1);
-  // The value overwrites the key: the lookup is done before anything is copied.
-  int64_t result = ReadInto(e, std::string_view(scratch_, klen), now, scratch_, scratch_len_);
-  return Napi::Number::New(env, static_cast<double>(result));
-}
-
-Napi::Value EngineHandle::GetIntoT(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = CheckOpen(env);
-  size_t klen = LenArg(info, 0, scratch_len_, "klen");
-  int64_t now = NumArg(info, 1);
-  int64_t result = ReadInto(e, std::string_view(scratch_, klen), now, target_, target_len_);
-  return Napi::Number::New(env, static_cast<double>(result));
-}
-
-Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = CheckOpen(env);
-  size_t klen = LenArg(info, 0, scratch_len_, "klen");
-  size_t vlen = LenArg(info, 1, scratch_len_ - klen, "vlen");
-  int64_t expires_at = NumArg(info, 2);
-  int64_t if_version = NumArg(info, 3);
-  int64_t now = NumArg(info, 4);
-  if (expires_at < 0) ThrowStatus(env, Status::InvalidArgument("expiresAt must not be negative"));
-  uint64_t lsn = 0;
-  Status s = e.Put(std::string_view(scratch_, klen), std::string_view(scratch_ + klen, vlen),
-                   static_cast<uint64_t>(expires_at), if_version, now, &lsn);
-  Submitted(env, s, lsn);
-  return LsnValue(env, lsn);
-}
-
-Napi::Value EngineHandle::ScanP(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = CheckOpen(env);
-  KeyBound start = BoundArg(env, info, 0, "start");
-  KeyBound end = BoundArg(env, info, 1, "end");
-  int64_t limit = Int64Arg(env, info, 2, "limit");
-  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
-  int64_t now = Int64Arg(env, info, 4, "now");
-  std::string packed;
-  e.Scan(start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now, [&](const Item& item) {
-    char lens[8];
-    EncodeFixed32(lens, item.klen);
-    EncodeFixed32(lens + 4, item.vlen);
-    packed.append(lens, sizeof(lens));
-    packed.append(item.key_data(), item.klen);
-    packed.append(item.value_data(), item.vlen);
-  });
-  return Napi::Buffer<char>::Copy(env, packed.data(), packed.size());
-}
-
 Napi::Value EngineHandle::Kick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (state_ && !state_->closed) state_->engine->Kick();
   return env.Undefined();
-}
-
-Napi::Value EngineHandle::DelS(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = CheckOpen(env);
-  size_t klen = LenArg(info, 0, scratch_len_, "klen");
-  int64_t if_version = NumArg(info, 1);
-  int64_t now = NumArg(info, 2);
-  uint64_t lsn = 0;
-  Status s = e.Delete(std::string_view(scratch_, klen), if_version, now, &lsn);
-  Submitted(env, s, lsn);
-  return LsnValue(env, lsn);
 }
 
 }  // namespace kvstore
