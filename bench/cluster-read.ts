@@ -5,7 +5,7 @@
  * client, with N in flight, over the same `keys` keys (16-byte keys, 100-byte values) loaded
  * first. The cluster runs as in cluster-write (3 nodes, sync 1, 3 etcd members).
  */
-import { type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, childMain, inflightLoop, isEntry, keyString, permutation, valueBuf } from './common.js';
+import { type ImplFn, type Metrics, type Params, type ScenarioSpec, childMain, inflightLoop, isEntry, keyString, ratioTarget, permutation, valueBuf } from './common.js';
 import { http, startEtcd, startKvCluster } from './cluster-setup.js';
 
 async function load(n: number, put: (k: string) => Promise<unknown>): Promise<void> {
@@ -50,8 +50,6 @@ export const etcd: ImplFn = async (p) => {
   }
 };
 
-const rate = (r: TargetRow | undefined): number => (typeof r?.metrics?.opsPerSec === 'number' ? r.metrics.opsPerSec : NaN);
-
 export const spec: ScenarioSpec = {
   name: 'cluster-read',
   title: 'Stale reads/s with N in flight: a KVStore++ standby (HTTP GET, local) vs etcd serializable reads (gRPC)',
@@ -63,10 +61,7 @@ export const spec: ScenarioSpec = {
   targets: [
     {
       impl: 'standby', text: '≥ 20× etcd serializable reads',
-      check: (row, find) => {
-        const r = rate(row) / rate(find('etcd', row.params));
-        return Number.isNaN(r) ? 'unavailable' : r >= 20;
-      },
+      check: ratioTarget('etcd', 20),
     },
   ],
   interleave: true,

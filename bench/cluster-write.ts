@@ -12,7 +12,7 @@
  * All on this machine at once (one 3-member etcd and three kvstored processes share 2 cores
  * with the client), so the ratio compares the two designs under the same load.
  */
-import { type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, childMain, inflightLoop, isEntry, keyString, valueBuf } from './common.js';
+import { type ImplFn, type Metrics, type Params, type ScenarioSpec, childMain, inflightLoop, isEntry, keyString, ratioTarget, valueBuf } from './common.js';
 import { http, startEtcd, startKvCluster, startSingle } from './cluster-setup.js';
 
 const WARMUP = 500;
@@ -57,8 +57,6 @@ export const single: ImplFn = async (p, { dir }) => {
   }
 };
 
-const rate = (r: TargetRow | undefined): number => (typeof r?.metrics?.opsPerSec === 'number' ? r.metrics.opsPerSec : NaN);
-
 export const spec: ScenarioSpec = {
   name: 'cluster-write',
   title: 'Durable writes/s with N in flight: KVStore++ cluster (sync 1) vs etcd vs single-node KVStore++, all over loopback',
@@ -70,10 +68,7 @@ export const spec: ScenarioSpec = {
   targets: [
     {
       impl: 'cluster', text: '≥ 5× etcd',
-      check: (row, find) => {
-        const r = rate(row) / rate(find('etcd', row.params));
-        return Number.isNaN(r) ? 'unavailable' : r >= 5;
-      },
+      check: ratioTarget('etcd', 5),
     },
   ],
   interleave: true,

@@ -141,6 +141,20 @@ export function nativeUnavailable(): string | undefined {
   }
 }
 
+/**
+ * A target "impl's ops/s ≥ factor × peer's, same params": true/false, or why it cannot be
+ * judged (a side unavailable, with the peer's reason when it gave one).
+ */
+export function ratioTarget(peer: string, factor: number): Target['check'] {
+  return (row, find) => {
+    const other = find(peer, row.params);
+    const ops = (r: TargetRow | undefined): number => (typeof r?.metrics?.opsPerSec === 'number' ? r.metrics.opsPerSec : NaN);
+    if (!other?.metrics) return other?.unavailable ? `${peer} unavailable: ${other.unavailable}` : 'unavailable';
+    const r = ops(row) / ops(other);
+    return Number.isNaN(r) ? 'unavailable' : r >= factor;
+  };
+}
+
 export class Unavailable extends Error {}
 
 export async function openStore(engine: 'native' | 'js', dir: string, durability: Durability, extra: Record<string, unknown> = {}): Promise<Store> {

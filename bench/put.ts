@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { loadNative } from '../ts/binding.js';
 import type { Durability } from '../ts/store/options.js';
 import {
-  type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, Unavailable, childMain, inflightLoop,
+  type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, Unavailable, childMain, inflightLoop, ratioTarget,
   isEntry, keyBuf, loadLmdb, loadStore, nativeUnavailable, openLmdb, openStore, permutation, valueBuf,
 } from './common.js';
 import { redisBenchmarkSet, startRedis } from './redis-peer.js';
@@ -119,14 +119,6 @@ export const fdatasync: ImplFn = async (p, { dir }) => {
 
 const num = (m: TargetRow['metrics'], k: string): number => (typeof m?.[k] === 'number' ? (m[k] as number) : NaN);
 
-/** row ≥ factor × peer, or why it cannot be judged. */
-function ratioAtLeast(row: TargetRow, peer: TargetRow | undefined, factor: number): boolean | string {
-  if (!peer?.metrics) return peer?.unavailable ? `Redis unavailable: ${peer.unavailable}` : 'no Redis row';
-  if (!row.metrics) return 'unavailable';
-  const ratio = num(row.metrics, 'opsPerSec') / num(peer.metrics, 'opsPerSec');
-  return ratio >= factor;
-}
-
 export const spec: ScenarioSpec = {
   name: 'put',
   title: 'Single-key writes with N in flight, per durability policy (16 B keys, 100 B values)',
@@ -178,13 +170,13 @@ export const spec: ScenarioSpec = {
       impl: 'native',
       where: { op: 'put', durability: 'always', inflight: 256 },
       text: '≥ 1.3× Redis AOF-always (redis-benchmark -P 16)',
-      check: (row, find) => ratioAtLeast(row, find('redis', row.params), 1.3),
+      check: ratioTarget('redis', 1.3),
     },
     {
       impl: 'native',
       where: { op: 'put', durability: 'none', inflight: 256 },
       text: '≥ 1.5× Redis without persistence (redis-benchmark -P 16)',
-      check: (row, find) => ratioAtLeast(row, find('redis', row.params), 1.5),
+      check: ratioTarget('redis', 1.5),
     },
     {
       impl: 'native',

@@ -18,7 +18,7 @@
  * both processes over the measured interval is reported per write.
  */
 import {
-  type ImplFn, type Metrics, type Params, type ScenarioSpec, type TargetRow, childMain, inflightLoop, isEntry, keyBuf, permutation, valueBuf,
+  type ImplFn, type Metrics, type Params, type ScenarioSpec, childMain, inflightLoop, isEntry, keyBuf, permutation, ratioTarget, valueBuf,
 } from './common.js';
 import { cpuSecondsOf, engineOf, ownCpuSeconds, spawnKvstoredStandby, startPrimary, waitCaughtUp, type Child } from './repl-cluster.js';
 import path from 'node:path';
@@ -63,8 +63,6 @@ export const single: ImplFn = (p, { dir }) => writes(p, dir, 0, 0);
 export const asyncStandby: ImplFn = (p, { dir }) => writes(p, dir, 1, 0);
 export const sync1: ImplFn = (p, { dir }) => writes(p, dir, 1, 1);
 
-const rate = (r: TargetRow | undefined): number => (typeof r?.metrics?.opsPerSec === 'number' ? r.metrics.opsPerSec : NaN);
-
 export const spec: ScenarioSpec = {
   name: 'repl-write',
   title: 'Durable writes/s with N in flight: primary alone vs + async standby vs + sync standby (other process)',
@@ -81,10 +79,7 @@ export const spec: ScenarioSpec = {
   targets: [
     {
       impl: 'sync1', where: { inflight: 256 }, text: '≥ 0.5× single node',
-      check: (row, find) => {
-        const r = rate(row) / rate(find('single', row.params));
-        return Number.isNaN(r) ? 'unavailable' : r >= 0.5;
-      },
+      check: ratioTarget('single', 0.5),
     },
   ],
   interleave: true,
