@@ -251,7 +251,8 @@ class Engine {
   // Wakes the flusher if records wait for it (see EngineOptions::defer_flusher_wake).
   void Kick();
 
-  // Blocks until every record submitted so far is durable (or the WAL failed).
+  // Blocks until every record submitted so far is durable, or the WAL failed and its IO_ERROR
+  // event has been emitted to the listeners.
   void WaitDurable();
 
   // Blocks until every WAL record with lsn <= `lsn` is written and fdatasynced, whatever
@@ -378,6 +379,9 @@ class Engine {
   bool stop_ = false;
   bool closing_ = false;
   Status failed_;
+  // Set (under write_mu_) once Fail() has emitted its IO_ERROR event: WaitDurable() returns on
+  // a failure only then, so a caller that waited has the failure notification already.
+  bool failure_emitted_ = false;
   std::deque<StagedRecord> staged_;
   std::unordered_map<std::string, PendingRef> pending_;
 

@@ -221,6 +221,8 @@ void Engine::Fail(const Status& s) {
   ev.error_code = "IO_ERROR";
   ev.message = s.message();
   Emit(ev);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  failure_emitted_ = true;
 }
 
 Status Engine::SyncWalThrough(uint64_t lsn) {
@@ -239,7 +241,7 @@ Status Engine::SyncWalThrough(uint64_t lsn) {
 void Engine::WaitDurable() {
   std::unique_lock<std::mutex> lock(write_mu_);
   uint64_t target = next_lsn_ - 1;
-  while (durable_lsn_.load() < target && failed_.ok() && !stop_) {
+  while (durable_lsn_.load() < target && !failure_emitted_ && !stop_) {
     flush_requested_ = true;
     flusher_idle_ = false;
     flusher_cv_.notify_one();
