@@ -18,6 +18,9 @@ const FILE_TIMEOUT_MS = Number(process.env.KVSTORE_TEST_FILE_TIMEOUT_S ?? 900) *
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// The files that failed and what they printed about it, recapped just above the last line, so
+// a log cut to its tail still names them.
+const recap = [];
 for (const f of files) {
   const t0 = Date.now();
   const tap = f.endsWith('.tape.js');
@@ -44,15 +47,26 @@ for (const f of files) {
   if (Number.isNaN(total) || Number.isNaN(ok)) {
     console.log(`${f}: no ${tap ? 'TAP' : 'uvu'} summary (exit ${r.status}, signal ${r.signal}): counted as 1 failure`);
     failed += 1;
+    recap.push(`${f}: no summary (exit ${r.status}, signal ${r.signal})`);
     continue;
   }
   passed += ok;
   failed += total - ok;
   skipped += Number.isNaN(skip) ? 0 : skip;
   if (r.status !== 0 && total === ok) failed += 1; // a crash after the summary still fails
+  if (total !== ok || r.status !== 0) recap.push(`${f}: ${ok}/${total}, exit ${r.status}\n${failureLines(r.stdout)}`);
   console.log(`${f}: ${ok}/${total}${tap ? ' assertions' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
+if (recap.length > 0) console.log(`== failed files (${recap.length}):\n${recap.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+
+/** uvu's FAIL blocks (or TAP's not-ok lines) from a file's output, colour codes stripped, at most 40 lines. */
+function failureLines(out) {
+  // eslint-disable-next-line no-control-regex
+  const lines = out.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const start = lines.findIndex((l) => /FAIL|^not ok/.test(l));
+  return start < 0 ? '  (no FAIL block printed)' : lines.slice(start, start + 40).map((l) => `  ${l}`).join('\n');
+}
 
 /** A count from tape's closing summary ("# pass  12"); `dflt` when the line is absent (tape omits zero skips). */
 function tapNum(out, label, dflt = NaN) {
