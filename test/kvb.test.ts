@@ -160,9 +160,24 @@ test('load: open loop at a fixed rate; Prometheus metrics while it runs; sent = 
   assert.equal(Object.keys(r.byOp).sort(), ['del', 'get', 'incr', 'set']);
 });
 
+/** The server's count of answered HTTP requests, from its /metrics. */
+async function requestsServed(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^kvstore_http_requests_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
+
 test('Ctrl-C stops a run cleanly and reports what ran (exit 130)', async () => {
+  const before = await requestsServed();
   const run = startCli(KVB, ['mixed', '--url', server.url, '--duration', '60', ...SHORT, '--no-preload', '--format', 'json'], { KVB_API_KEY: apiKey });
-  await new Promise((r) => setTimeout(r, 2000));
+  // Interrupt once the run is under way (its requests reach the server), not after a fixed
+  // sleep: on a loaded machine kvb may not have started, nor set its SIGINT handler, by then.
+  const t1 = Date.now();
+  while ((await requestsServed()) < before + 200) {
+    assert.ok(Date.now() - t1 < 30_000 && run.proc.exitCode === null, `kvb's run did not get under way: ${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   run.proc.kill('SIGINT');
   const t0 = Date.now();
   const done = await run.done;
