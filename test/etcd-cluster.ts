@@ -186,6 +186,21 @@ export class EtcdCluster {
     throw new Error(`etcd members ${idx.map((i) => this.members[i]!.name).join(',')} not healthy after ${timeoutMs} ms: ${idx.map((i) => this.logTail(i)).join('\n')}`);
   }
 
+  /** The index of the running member that is etcd's Raft leader now (its maintenance status, over the JSON gateway); -1 when none answers as leader. */
+  async leaderIndex(timeoutMs = 1_000): Promise<number> {
+    for (let i = 0; i < this.members.length; i++) {
+      if (!this.isAlive(i)) continue;
+      try {
+        const r = await fetch(`${this.members[i]!.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(timeoutMs) });
+        const st = (await r.json()) as { header?: { member_id?: string }; leader?: string };
+        if (st.leader !== undefined && st.leader === st.header?.member_id) return i;
+      } catch {
+        // not answering: not the leader as far as this test can tell
+      }
+    }
+    return -1;
+  }
+
   /** SIGKILL member i and wait until it is reaped. */
   async kill(i: number): Promise<void> {
     const m = this.members[i]!;
