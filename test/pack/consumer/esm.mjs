@@ -16,7 +16,7 @@ async function loadedAddon() {
 }
 
 const ADDON_FILES = {
-  package: /node_modules\/@kvstore-plus-plus\/native-linux-x64-gnu\/kvstore\.linux-x64-gnu\.node$/,
+  package: /node_modules\/@kvstore-plus-plus\/native-([a-z0-9-]+)\/kvstore\.\1\.node$/,
   local: /node_modules\/kvstore-plus-plus\/build\/Release\/kvstore_native\.node$/,
 };
 
