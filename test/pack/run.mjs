@@ -11,7 +11,7 @@
 //    back to the pure-TS engine; `tsc --noEmit` type-checks an ESM and a CJS consumer.
 // 4. A second fresh project, compilers on PATH, `npm install --build-from-source` of both
 //    tarballs: the install builds the addon from the packed sources with npm's node-gyp,
-//    and the loader uses that build rather than the platform package.
+//    without a compiler warning, and the loader uses that build rather than the platform package.
 // Every step fails loudly: the first failure prints its output and exits 1.
 // KVSTORE_PACK_KEEP=1 keeps the scratch directory for inspection.
 import { spawnSync } from 'node:child_process';
@@ -171,6 +171,9 @@ const install2 = run(
 );
 check(/kvstore: --build-from-source: building the addon with node-gyp/.test(install2.output), 'the install script ignored --build-from-source', install2.output);
 check(fs.existsSync(path.join(app2, 'node_modules', 'kvstore-plus-plus', 'build', 'Release', 'kvstore_native.node')), 'the source build made no addon', install2.output);
+// The node-gyp build (binding.gyp, what npm falls back to without a prebuilt binary) must be
+// warning-free, as the cmake-js build is; CI builds it only here, from the packed sources.
+check(!/warning:/.test(install2.output), 'the node-gyp build from the packed sources has compiler warnings', install2.output);
 const r4 = run('node esm.mjs (source build)', process.execPath, ['esm.mjs', path.join(data, 'source'), 'local'], { cwd: app2, env: envSource });
 process.stdout.write(`== source build: ${((Date.now() - t4) / 1000).toFixed(1)} s; ${r4.stdout}`);
 
