@@ -129,7 +129,8 @@ for (const engine of ENGINES) {
       }
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 700));
+    // Kill once the clients are well under way (a fixed sleep gave 10 acks on a loaded machine).
+    for (let waited = 0; acked.size <= 40 && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     a.child.kill('SIGKILL');
     await a.exited;
     stop = true;
