@@ -132,6 +132,8 @@ export class HaCluster {
 export interface Ack {
   key: string;
   value: string;
+  /** The version (LSN) the primary acknowledged it with. */
+  version: bigint;
   /** When the client got the acknowledgement (ms since epoch). */
   at: number;
 }
@@ -151,7 +153,7 @@ export function writers(node: () => KvNode, key: string, prefix: string, clients
       const v = `v${i}`;
       try {
         const r = await node().api('PUT', `/v1/kv/${k}`, { key, raw: v, timeoutMs: 3000 });
-        if (r.status >= 200 && r.status < 300) acked.push({ key: k, value: v, at: Date.now() });
+        if (r.status >= 200 && r.status < 300) acked.push({ key: k, value: v, version: BigInt(r.json<{ version: string }>().version), at: Date.now() });
         else {
           failed.push(`${r.status} ${r.text.slice(0, 200)}`);
           await sleep(20);
