@@ -134,7 +134,11 @@ test(`kill -9 of the primary: replicas (${ENGINES.join(', ')}) follow the new le
   etcd = await EtcdCluster.start({ size: 3 });
   const c = new HaCluster(`rr${process.pid}`, etcd.endpoints, 1);
   for (const id of ['n1', 'n2', 'n3']) await c.add(id);
-  await c.settled('n1', 'n1', ['n1', 'n2', 'n3']);
+  // Any leader will do (on a loaded machine the first one may fence itself at start-up and
+  // another take over: docs/cluster.md); all three healthy, a full sync set.
+  const settled = await c.waitFor('n2', (s) => s.leader !== null && s.members.length === 3 && s.members.every((m) => m.healthy) && s.syncSet.length === 1, 'the cluster settled', 30_000);
+  const first = settled.leader!;
+  const survivor = first.nodeId === 'n2' ? 'n3' : 'n2';
   const members = ['n1', 'n2', 'n3'].map((id) => c.node(id).url);
   const logs = new Map<string, string[]>();
   const replicas = new Map<string, Store>();
@@ -171,18 +175,17 @@ test(`kill -9 of the primary: replicas (${ENGINES.join(', ')}) follow the new le
     }
   }, 10);
   try {
-    const leaderUrl = (await c.status('n2')).leader!.url;
-    await until(() => [...replicas.values()].every((r) => unlessResetting(() => r.replication().primaryUrl === leaderUrl && r.replication().connected) === true), `the replicas to stream from n1 (${leaderUrl})`, 20_000, detail);
+    await until(() => [...replicas.values()].every((r) => unlessResetting(() => r.replication().primaryUrl === first.url && r.replication().connected) === true), `the replicas to stream from ${first.nodeId} (${first.url})`, 20_000, detail);
 
-    let target = c.node('n1');
+    let target = c.node(first.nodeId);
     const w = writers(() => target, c.key, 'rc', 3);
     const collect = setInterval(() => acked.push(...w.acked.splice(0)), 5);
-    await until(() => acked.length >= 50, '50 acknowledged writes on n1', 20_000, detail);
+    await until(() => acked.length >= 50, `50 acknowledged writes on ${first.nodeId}`, 20_000, detail);
     // The replicas have seen writes before the kill (not required, but the test means that).
     await until(() => [...replicas.values()].every((r) => unlessResetting(() => r.get(acked[10]!.key)) !== undefined), 'the replicas to have early writes', 20_000, detail);
     const killedAt = Date.now();
-    await c.node('n1').kill9();
-    const after = await c.waitFor('n2', (s) => s.leader !== null && s.leader.nodeId !== 'n1' && s.leader.timeline !== null, 'a new leader', 15_000);
+    await c.node(first.nodeId).kill9();
+    const after = await c.waitFor(survivor, (s) => s.leader !== null && s.leader.nodeId !== first.nodeId && s.leader.timeline !== null, 'a new leader', 15_000);
     const leader = after.leader!;
     target = c.node(leader.nodeId);
     const atFailover = acked.length + w.acked.length;
