@@ -5,22 +5,27 @@
  * is behind, until SIGTERM or Ctrl-C. The README's "Replication" walkthrough runs it:
  *
  *   KVSTORE_REPLICATION_API_KEY=<an API key of a replicator user> \
- *     node dist/examples/replica.js <dir> <primary URL>
+ *     node dist/examples/replica.js <dir> <primary URL | member URL,member URL,…>
  *
  * Restarted on the same directory it resumes where it stopped; pointed at a newly promoted
- * primary it follows the new timeline (rewinding what the new primary never had).
+ * primary it follows the new timeline (rewinding what the new primary never had). Given a
+ * cluster's members it finds the leader itself, and follows the next one after a failover
+ * (the README's cluster walkthrough runs it so).
  */
 import { KvError, open } from '../ts/index.js';
 
-const [dir = './replica', primaryUrl = 'http://127.0.0.1:8080'] = process.argv.slice(2);
+const [dir = './replica', upstream = 'http://127.0.0.1:8080'] = process.argv.slice(2);
+// One URL: that primary. Several, comma-separated: the members of a cluster (kvstored
+// --cluster); the replica then follows whichever of them is the leader, across failovers.
+const replicaOf = upstream.includes(',') ? upstream.split(',') : upstream;
 const db = await open({
   dir,
-  replicaOf: primaryUrl,
+  replicaOf,
   apiKey: process.env.KVSTORE_REPLICATION_API_KEY,
   standbyId: 'example-replica',
   onLog: (level, message) => console.log(`replica ${level}: ${message}`),
 });
-console.log(`replica: following ${primaryUrl} into ${dir}`);
+console.log(`replica: following ${upstream} into ${dir}`);
 
 try {
   await db.put('greeting', 'written on a replica');
@@ -47,7 +52,7 @@ const tick = (): void => {
   for (const k of shown.keys()) if (!now.has(k)) console.log(`replica: ${k} deleted`);
   shown.clear();
   for (const [k, v] of now) shown.set(k, v);
-  console.log(`replica: applied LSN ${r.appliedLsn}, primary at ${r.primaryLsn}, ${r.connected ? 'connected' : 'not connected'}, ${r.lagMs} ms behind`);
+  console.log(`replica: applied LSN ${r.appliedLsn}, primary ${r.primaryUrl ?? '(none found yet)'} at ${r.primaryLsn}, ${r.connected ? 'connected' : 'not connected'}, ${r.lagMs} ms behind`);
 };
 const timer = setInterval(tick, 100);
 

@@ -12,7 +12,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EtcdCluster, requireEtcd } from './etcd-cluster.js';
 import { TcpProxy } from './tcp-proxy.js';
-import { HaCluster, LEASE_TTL_MS, assertAllPresent, writers } from './cluster-ha.js';
+import { ClusterNodes, LEASE_TTL_MS } from './cluster-nodes.js';
+import { assertAllPresent, writers } from './cluster-writers.js';
 import { killAll, sleep } from './repl-cluster.js';
 import { KVCTL, runCli } from './cli-proc.js';
 
@@ -33,10 +34,10 @@ test.after(async () => {
   await etcd?.stop();
 });
 
-async function threeNodes(sync: number, o: { etcdOf?: (id: string) => Promise<string> } = {}): Promise<HaCluster> {
-  const c = new HaCluster(name(), etcd!.endpoints, sync);
+async function threeNodes(sync: number, o: { etcdOf?: (id: string) => Promise<string> } = {}): Promise<ClusterNodes> {
+  const c = new ClusterNodes(etcd!.endpoints, { name: name(), sync });
   for (const id of ['n1', 'n2', 'n3']) await c.add(id, o.etcdOf ? { etcd: await o.etcdOf(id) } : {});
-  await c.settled('n1', 'n1', ['n1', 'n2', 'n3']);
+  await c.settled(['n1', 'n2', 'n3'], { leader: 'n1', via: 'n1' });
   return c;
 }
 
@@ -85,7 +86,7 @@ test('kill -9 of the primary with a synchronous standby: a member of the sync se
   const killedAt = Date.now();
   await c.node('n1').kill9();
   // The writers now fail against the dead node; find the new leader from the survivors.
-  const after = await c.waitFor('n2', (s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000);
+  const after = await c.waitFor((s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000, 'n2');
   const leader = after.leader!.nodeId;
   assert.ok(syncSet.includes(leader), `the new leader ${leader} was in the last published sync set ${syncSet}`);
   target = c.node(leader);
@@ -110,7 +111,7 @@ test('kill -9 of the primary with a synchronous standby: a member of the sync se
   // The killed node restarts on its directory and port: it rejoins as a standby of the new
   // leader (rewinding what it had that was never acknowledged) and converges.
   await c.start('n1');
-  await c.waitFor(leader, (s) => s.members.some((m) => m.nodeId === 'n1' && m.role === 'standby' && m.healthy && m.lagLsn === '0'), 'n1 rejoined and caught up', 20_000);
+  await c.waitFor((s) => s.members.some((m) => m.nodeId === 'n1' && m.role === 'standby' && m.healthy && m.lagLsn === '0'), 'n1 rejoined and caught up', 20_000, leader);
   await assertAllPresent(c.node('n1'), c.key, w.acked, 'the restarted n1');
 });
 
@@ -121,11 +122,11 @@ test('asynchronous cluster (synchronous_standbys 0): kill -9 of the primary elec
   await sleep(800);
   await w.stop();
   // Let both standbys apply everything, so the rule's answer is known: equal LSNs, n2 wins the tie.
-  await c.waitFor('n1', (s) => s.members.filter((m) => m.role === 'standby').every((m) => m.lagLsn === '0' && m.healthy), 'standbys caught up');
+  await c.waitFor((s) => s.members.filter((m) => m.role === 'standby').every((m) => m.lagLsn === '0' && m.healthy), 'standbys caught up', undefined, 'n1');
   const before = await c.status('n2');
   assert.equal(before.syncSet, []);
   await c.node('n1').kill9();
-  const after = await c.waitFor('n3', (s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000);
+  const after = await c.waitFor((s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000, 'n3');
   assert.is(after.leader!.nodeId, 'n2');
   // The leader key is taken before the promotion ends: writes answer 503 (retry) until it has.
   let status = 0;
@@ -153,7 +154,7 @@ test('a primary cut off from etcd stops acknowledging before its lease can expir
   await sleep(1000);
   const cutAt = Date.now();
   for (const p of cut) p.cut('drop');
-  const after = await c.waitFor('n2', (s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000);
+  const after = await c.waitFor((s) => s.leader !== null && s.leader.nodeId !== 'n1', 'a new leader', 15_000, 'n2');
   await sleep(300);
   await w.stop();
   const lastAck = Math.max(...w.acked.map((a) => a.at));
@@ -164,7 +165,7 @@ test('a primary cut off from etcd stops acknowledging before its lease can expir
   const leader = after.leader!.nodeId;
   await assertAllPresent(c.node(leader), c.key, w.acked, `the new primary ${leader}`);
   for (const p of cut) p.heal();
-  await c.waitFor(leader, (s) => s.members.some((m) => m.nodeId === 'n1' && m.role === 'standby' && m.healthy && m.lagLsn === '0'), 'n1 rejoined as a standby', 20_000);
+  await c.waitFor((s) => s.members.some((m) => m.nodeId === 'n1' && m.role === 'standby' && m.healthy && m.lagLsn === '0'), 'n1 rejoined as a standby', 20_000, leader);
   assert.is((await c.node('n1').replication(c.key)).role, 'standby');
   await assertAllPresent(c.node('n1'), c.key, w.acked, 'the healed n1');
 });
@@ -182,10 +183,10 @@ test('kvctl cluster switchover --to: zero loss under writes, the target leads, t
   target = c.node('n2');
   await sleep(800);
   await w.stop();
-  await c.settled('n3', 'n2', ['n1', 'n2', 'n3']);
+  await c.settled(['n1', 'n2', 'n3'], { leader: 'n2', via: 'n3' });
   await assertAllPresent(c.node('n2'), c.key, w.acked, 'n2 after the switchover');
   assert.is((await c.node('n1').replication(c.key)).role, 'standby');
-  await c.waitFor('n1', (s) => s.members.find((m) => m.nodeId === 'n1')?.lagLsn === '0', 'n1 caught up');
+  await c.waitFor((s) => s.members.find((m) => m.nodeId === 'n1')?.lagLsn === '0', 'n1 caught up', undefined, 'n1');
   await assertAllPresent(c.node('n1'), c.key, w.acked, 'n1 after the switchover');
   const st = await kv(['cluster', 'status']);
   assert.is(st.code, 0, st.stderr);
@@ -224,7 +225,7 @@ test('etcd loses quorum: no failover happens, and the primary fences itself (its
   for (const id of ['n1', 'n2', 'n3']) await c.node(id).waitStatus(c.key, (s) => s.role === 'standby', `${id} a standby while etcd has no quorum`, 10_000);
   await etcd.restart(1);
   await etcd.restart(2);
-  const back = await c.waitFor('n2', (s) => s.leader !== null, 'a leader once etcd has quorum again', 20_000);
+  const back = await c.waitFor((s) => s.leader !== null, 'a leader once etcd has quorum again', 20_000, 'n2');
   assert.ok(['n1', 'n2', 'n3'].includes(back.leader!.nodeId));
 });
 

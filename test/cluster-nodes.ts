@@ -1,13 +1,16 @@
 /**
- * Cluster-mode kvstored nodes for the torture and partition tests: real processes
- * (repl-cluster.ts's startNode) started with the interface of issue 15 —
- * `--cluster NAME --etcd URLS --node-id ID --advertise-url URL` — on fixed loopback ports
- * (a restarted node comes back where the others look for it), reaped even if the test
- * process dies (reaper.ts). The first node bootstraps the cluster and makes the
- * credentials (an admin API key, a replicator API key) asynchronously, then restarts with
- * the replicator's key and its synchronous setting (the credentials' own writes would
- * otherwise wait for a standby that cannot log in yet, and a former primary needs the key
- * to follow the next one).
+ * Cluster-mode kvstored nodes for the cluster tests (failover, rejoin, partition, torture,
+ * the dashboard, the embedded replica of a cluster): real processes (repl-cluster.ts's
+ * startNode) started with the interface of issue 15 — `--cluster NAME --etcd URLS --node-id ID
+ * --advertise-url URL` — on fixed loopback ports (a restarted node comes back where the others
+ * look for it), reaped even if the test process dies (reaper.ts).
+ *
+ * The first node bootstraps the cluster alone and asynchronously, waits until it leads
+ * steadily, makes the credentials (an admin API key, a replicator API key), then restarts
+ * with the replicator's key and its synchronous setting: with synchronous standbys the
+ * credentials' own writes would wait for a standby that cannot log in yet, and a former
+ * primary needs the key to follow the next one. (Its SIGTERM revokes its lease; it takes the
+ * leader key again.)
  *
  * Per node, the etcd endpoints and the advertised URL can be a proxy's (partition tests).
  */
@@ -18,6 +21,9 @@ import { type Credentials, type KvNode, credentials, freePort, sleep, startNode 
 
 // The shape of GET /v1/cluster, as the server defines it.
 export type { ClusterMemberStatus, ClusterStatus } from '../ts/cluster/status.js';
+
+/** The lease TTL every node asks for unless the options say otherwise. */
+export const LEASE_TTL_MS = 1000;
 
 export interface NodeSpec {
   id: string;
@@ -30,14 +36,17 @@ export interface NodeSpec {
 }
 
 export interface ClusterOptions {
+  /** The cluster's name (default: one per instance in this process). */
   name?: string;
   /** synchronous_standbys (default 1). */
   sync?: number;
   leaseTtlMs?: number;
   renewIntervalMs?: number;
   /** More kvstored flags for every node. */
-  args?: string[];
+  args?: readonly string[];
 }
+
+let made = 0;
 
 export class ClusterNodes {
   readonly nodes = new Map<string, KvNode>();
@@ -45,11 +54,13 @@ export class ClusterNodes {
   creds: Credentials | null = null;
   readonly name: string;
   readonly sync: number;
+  readonly leaseTtlMs: number;
   readonly #o: ClusterOptions;
 
   constructor(readonly etcd: string, o: ClusterOptions = {}) {
-    this.name = o.name ?? 'torture';
+    this.name = o.name ?? `c${process.pid}-${++made}`;
     this.sync = o.sync ?? 1;
+    this.leaseTtlMs = o.leaseTtlMs ?? LEASE_TTL_MS;
     this.#o = o;
   }
 
@@ -61,17 +72,58 @@ export class ClusterNodes {
     return spec;
   }
 
-  /** Starts (or restarts: same directory, same port) node id. */
+  /** define() and start(). */
+  async add(id: string, o: { etcd?: string } = {}): Promise<KvNode> {
+    await this.define(id, o);
+    return this.start(id);
+  }
+
+  /**
+   * Starts (or restarts: same directory, same port) node id. The first one bootstraps, makes
+   * the credentials, and is back as the cluster's (only) primary when this resolves.
+   */
   async start(id: string): Promise<KvNode> {
     if (!this.specs.has(id)) await this.define(id);
-    // Always, even without synchronous standbys: the first node must restart with the
-    // replicator's key too, or it cannot follow anyone once it is no longer the primary.
-    if (!this.creds) {
-      const first = await this.#spawn(id, 0); // makes this.creds
-      const code = await first.stop();
-      if (code !== 0) throw new Error(`the bootstrap node ${id} exited ${code}: ${first.tail()}`);
+    if (this.creds) return this.#spawn(id, this.sync);
+    const first = await this.#spawn(id, 0);
+    await this.#stableLeader(first);
+    this.creds = await this.#credentials(first);
+    const code = await first.stop();
+    if (code !== 0) throw new Error(`the bootstrap node ${id} exited ${code}: ${first.tail()}`);
+    const node = await this.#spawn(id, this.sync);
+    await this.#stableLeader(node);
+    return node;
+  }
+
+  /**
+   * Waits until `node` leads (its public /metrics says kvstore_cluster_leader 1) on two reads a
+   * lease apart. On a loaded machine a new primary's start-up can stall its event loop past the
+   * fence deadline: it then fences itself, restarts as a standby and is elected again
+   * (docs/cluster.md); the credentials are made once that has settled.
+   */
+  async #stableLeader(node: KvNode): Promise<void> {
+    const t0 = Date.now();
+    let streak = 0;
+    while (Date.now() - t0 < 20_000) {
+      const text = await node.api('GET', '/metrics', { timeoutMs: 2000 }).then((r) => r.text, () => '');
+      streak = /^kvstore_cluster_leader 1$/m.test(text) ? streak + 1 : 0;
+      if (streak >= 2) return;
+      await sleep(this.leaseTtlMs);
     }
-    return this.#spawn(id, this.sync);
+    throw new Error(`${node.url} did not lead steadily within 20 s\n${this.tails()}`);
+  }
+
+  /** The credentials, retried while the node is not answering (it may be reopening as the primary). */
+  async #credentials(node: KvNode): Promise<Credentials> {
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        return await credentials(node);
+      } catch (err) {
+        if (Date.now() - t0 > 20_000 || !node.alive || /ALREADY_EXISTS/.test((err as Error).message)) throw new Error(`${(err as Error).message}\n${this.tails()}`);
+        await sleep(100);
+      }
+    }
   }
 
   async #spawn(id: string, sync: number): Promise<KvNode> {
@@ -82,26 +134,12 @@ export class ClusterNodes {
       args: [
         '--cluster', this.name, '--etcd', s.etcd, '--node-id', id, '--advertise-url', s.advertise,
         '--synchronous-standbys', String(sync), '--synchronous-timeout-ms', '5000',
-        '--cluster-lease-ttl-ms', String(this.#o.leaseTtlMs ?? 1000), '--cluster-renew-interval-ms', String(this.#o.renewIntervalMs ?? 200),
+        '--cluster-lease-ttl-ms', String(this.leaseTtlMs), '--cluster-renew-interval-ms', String(this.#o.renewIntervalMs ?? 200),
         ...(this.#o.args ?? []),
       ],
     });
     trackProcess(node.proc);
     this.nodes.set(id, node);
-    if (!this.creds) {
-      // A fresh node may listen, then reopen as the cluster's first primary (cluster mode runs
-      // one instance per role): retry the credentials' calls while it is not answering.
-      const t0 = Date.now();
-      for (;;) {
-        try {
-          this.creds = await credentials(node);
-          break;
-        } catch (err) {
-          if (Date.now() - t0 > 20_000 || !node.alive || /ALREADY_EXISTS/.test((err as Error).message)) throw err;
-          await sleep(100);
-        }
-      }
-    }
     return node;
   }
 
@@ -124,20 +162,25 @@ export class ClusterNodes {
     return this.creds.admin;
   }
 
-  async status(id: string, timeoutMs = 2_000): Promise<ClusterStatus> {
+  /** The last log lines of every node (failure messages). */
+  tails(lines = 25): string {
+    return [...this.nodes].map(([id, n]) => `--- ${id}:\n${(n.stdout() + n.stderr()).split('\n').filter((l) => !l.includes('NOT_FOUND: primary answered')).slice(-lines).join('\n')}`).join('\n');
+  }
+
+  async status(id: string, timeoutMs = 3_000): Promise<ClusterStatus> {
     const r = await this.node(id).api('GET', '/v1/cluster', { key: this.key, timeoutMs });
     if (r.status !== 200) throw new Error(`GET /v1/cluster on ${id}: ${r.status} ${r.text}`);
     return r.json<ClusterStatus>();
   }
 
-  /** Polls GET /v1/cluster on any live node until pred holds (bounded). */
-  async waitFor(pred: (s: ClusterStatus) => boolean, what: string, timeoutMs = 20_000): Promise<ClusterStatus> {
+  /** Polls GET /v1/cluster until pred holds (bounded): on `via`, or on every live node in turn. */
+  async waitFor(pred: (s: ClusterStatus) => boolean, what: string, timeoutMs = 20_000, via?: string): Promise<ClusterStatus> {
     const t0 = Date.now();
     let last: ClusterStatus | string = '';
     while (Date.now() - t0 < timeoutMs) {
-      for (const id of this.alive()) {
+      for (const id of via !== undefined ? [via] : this.alive()) {
         try {
-          last = await this.status(id);
+          last = await this.status(id, 2_000);
           if (pred(last)) return last;
         } catch (err) {
           last = (err as Error).message;
@@ -145,13 +188,18 @@ export class ClusterNodes {
       }
       await sleep(50);
     }
-    throw new Error(`${what}: not after ${timeoutMs} ms; last: ${JSON.stringify(last)}; ${this.alive().map((id) => `[${id}] ${this.node(id).tail().slice(-1500)}`).join('\n')}`);
+    throw new Error(`${what}: not after ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${this.tails()}`);
   }
 
-  /** A leader, every one of `ids` a healthy member in its role, the sync set full. */
-  settled(ids = this.alive(), timeoutMs = 20_000): Promise<ClusterStatus> {
-    return this.waitFor((s) => s.leader !== null && ids.every((id) => s.members.some((m) => m.nodeId === id && m.healthy && m.role === (id === s.leader!.nodeId ? 'primary' : 'standby')))
-      && s.syncSet.length >= Math.min(this.sync, ids.length - 1), `cluster ${this.name} settled (${ids.join(',')})`, timeoutMs);
+  /**
+   * Every one of `ids` a healthy member in its role, a leader (`leader` if given), the sync
+   * set full (as full as the standbys among `ids` allow).
+   */
+  settled(ids = this.alive(), o: { leader?: string; via?: string; timeoutMs?: number } = {}): Promise<ClusterStatus> {
+    return this.waitFor((s) => s.leader !== null && (o.leader === undefined || s.leader.nodeId === o.leader)
+      && ids.every((id) => s.members.some((m) => m.nodeId === id && m.healthy && m.role === (id === s.leader!.nodeId ? 'primary' : 'standby')))
+      && s.syncSet.length >= Math.min(this.sync, ids.length - 1),
+    `cluster ${this.name} settled (${o.leader ? `${o.leader} leading ` : ''}${ids.join(',')})`, o.timeoutMs ?? 20_000, o.via);
   }
 
   /** Stops every node (SIGKILL: the tests compare what was acknowledged, not clean shutdowns). */

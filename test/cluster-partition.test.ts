@@ -207,7 +207,7 @@ test('etcd loses one member: writes go on, a failover still happens; loses quoru
     for (let i = 0; i < 100 && !ok; i++) ok = (await probeWrite(w, primary, `q:after-failover-${i}`)).ok || (await sleep(50), false);
     assert.ok(ok, 'the new primary takes writes');
     await w.cluster.start(victim);
-    await w.cluster.settled(w.cluster.ids, 30_000);
+    await w.cluster.settled(w.cluster.ids, { timeoutMs: 30_000 });
 
     // Quorum lost.
     const t0 = Date.now();
@@ -236,7 +236,7 @@ test('etcd loses one member: writes go on, a failover still happens; loses quoru
     await w.etcd.restart(down2, false);
     await w.etcd.restart(down1, false);
     await w.etcd.waitHealthy();
-    s = await w.cluster.settled(w.cluster.ids, 30_000);
+    s = await w.cluster.settled(w.cluster.ids, { timeoutMs: 30_000 });
     ok = false;
     for (let i = 0; i < 100 && !ok; i++) ok = (await probeWrite(w, s.leader!.nodeId, `q:back-${i}`)).ok || (await sleep(50), false);
     assert.ok(ok, 'writes resume with quorum back');

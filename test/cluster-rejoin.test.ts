@@ -16,7 +16,8 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EtcdCluster, requireEtcd } from './etcd-cluster.js';
-import { HaCluster, assertAllPresent, writers } from './cluster-ha.js';
+import { ClusterNodes } from './cluster-nodes.js';
+import { assertAllPresent, writers } from './cluster-writers.js';
 import { type KvNode, killAll, sleep } from './repl-cluster.js';
 import { SEGMENT_RE } from '../ts/engine/format.js';
 
@@ -56,9 +57,9 @@ test.after(async () => {
 
 test('kill -9 of the synchronous standby, rm -rf of its data directory, restart with the same node id: it bootstraps from the primary and converges with every acknowledged write', async () => {
   if (!etcd) return;
-  const c = new HaCluster(`rj${process.pid}`, etcd.endpoints, 1, SMALL);
+  const c = new ClusterNodes(etcd.endpoints, { name: `rj${process.pid}`, sync: 1, args: SMALL });
   for (const id of ['n1', 'n2', 'n3']) await c.add(id);
-  const before = await c.settled('n1', 'n1', ['n1', 'n2', 'n3']);
+  const before = await c.settled(['n1', 'n2', 'n3'], { leader: 'n1', via: 'n1' });
   const victim = before.syncSet[0]!;
   assert.ok(['n2', 'n3'].includes(victim), `sync set ${before.syncSet}`);
   const w = writers(() => c.node('n1'), c.key, 'rj');
@@ -69,7 +70,7 @@ test('kill -9 of the synchronous standby, rm -rf of its data directory, restart 
   fs.rmSync(dir, { recursive: true, force: true });
   assert.ok(!fs.existsSync(dir));
   // The primary keeps acknowledging (the other standby joins the sync set) while the victim is gone.
-  await c.waitFor('n1', (s) => s.syncSet.length === 1 && s.syncSet[0] !== victim, 'the other standby in the sync set', 15_000);
+  await c.waitFor((s) => s.syncSet.length === 1 && s.syncSet[0] !== victim, 'the other standby in the sync set', 15_000, 'n1');
   const t0 = Date.now();
   while (w.acked.length < ackedAtKill + 20 && Date.now() - t0 < 10_000) await sleep(50);
   assert.ok(w.acked.length >= ackedAtKill + 20, `writes continued without ${victim}: ${w.acked.length - ackedAtKill} acknowledged; ${w.failed.slice(-3).join(' | ')}`);
@@ -83,8 +84,8 @@ test('kill -9 of the synchronous standby, rm -rf of its data directory, restart 
   await sleep(800);
   await w.stop();
   assert.ok(w.acked.length > 0);
-  const st = await c.waitFor('n1', (s) => s.leader?.nodeId === 'n1' && s.members.some((m) => m.nodeId === victim && m.role === 'standby' && m.healthy && m.lagLsn === '0'),
-    `${victim} rejoined as a healthy standby and caught up`, 25_000);
+  const st = await c.waitFor((s) => s.leader?.nodeId === 'n1' && s.members.some((m) => m.nodeId === victim && m.role === 'standby' && m.healthy && m.lagLsn === '0'),
+    `${victim} rejoined as a healthy standby and caught up`, 25_000, 'n1');
   assert.is(st.members.length, 3);
   assert.is((await c.node(victim).replication(c.key)).role, 'standby');
   // It got there by a base backup from the primary (it had nothing to stream from).
@@ -95,7 +96,7 @@ test('kill -9 of the synchronous standby, rm -rf of its data directory, restart 
   for (let i = 50; i < 100; i++) assert.is((await c.node(victim).api('GET', `/v1/kv/bulk-${i % 50}`, { key: c.key })).text, bulkValues[i], `bulk-${i % 50} on ${victim}`);
   // And it keeps following: a write after the rejoin reaches it.
   assert.is((await c.node('n1').api('PUT', '/v1/kv/after-rejoin', { key: c.key, raw: 'yes' })).status, 200);
-  await c.waitFor('n1', (s) => s.members.some((x) => x.nodeId === victim && x.healthy && x.lagLsn === '0'), `${victim} applied the write after the rejoin`, 10_000);
+  await c.waitFor((s) => s.members.some((x) => x.nodeId === victim && x.healthy && x.lagLsn === '0'), `${victim} applied the write after the rejoin`, 10_000, 'n1');
   assert.is((await c.node(victim).api('GET', '/v1/kv/after-rejoin', { key: c.key })).text, 'yes');
   console.log(`  ${victim} wiped and rejoined; ${w.acked.length} acknowledged writes all present on it (${w.failed.length} failed/unknown)`);
 });

@@ -107,13 +107,13 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       failoverMs.push(Date.now() - tKill);
       const tStart = Date.now();
       await cluster.start(victim);
-      status = await cluster.settled(cluster.ids, 30_000);
+      status = await cluster.settled(cluster.ids, { timeoutMs: 30_000 });
       rejoinMs.push(Date.now() - tStart);
       log(`round ${round + 1}/${o.rounds}: killed ${victim}, writes resumed after ${failoverMs.at(-1)} ms, ${victim} rejoined after ${rejoinMs.at(-1)} ms; leader now ${status.leader!.nodeId}; ops so far ${rec.ops.length}`);
     }
     await work.stop();
     clearInterval(poller);
-    status = await cluster.settled(cluster.ids, 30_000);
+    status = await cluster.settled(cluster.ids, { timeoutMs: 30_000 });
     const finals = await work.finalReads(target(status.leader!.nodeId));
     const check = checkHistory(rec.ops, { maxSteps: 5_000_000 });
     const problems = durabilityProblems(rec.ops, finals);

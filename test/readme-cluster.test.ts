@@ -1,8 +1,10 @@
 /**
  * The README's cluster walkthrough, run as written (bash, with kvctl on the PATH as a package
  * install puts it, and scripts/cluster-dev.mjs): three real etcd members and three cluster-mode
- * kvstored nodes, a write through a standby, kill -9 of the primary, the write still there on
- * the new primary, then a clean stop. Only the ports and the directory change (to free ones).
+ * kvstored nodes, a write through a standby, an embedded replica of the cluster
+ * (examples/replica.ts given the members), kill -9 of the primary, the write still there on
+ * the new primary, the replica following the new leader, then a clean stop. Only the ports and
+ * the directory change (to free ones).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,6 +56,9 @@ test('the cluster walkthrough works as written: cluster:dev, a forwarded write, 
   assert.is(leaders.length, 2, `two cluster status outputs${shown}`);
   assert.is.not(leaders[1]![0], leaders[0]![0], 'a new leader after the kill');
   assert.is.not(leaders[1]![1], leaders[0]![1], 'on a new timeline');
+  // The embedded replica followed the first leader, then the new one, and has the write made after the failover.
+  const followed = [...out.matchAll(/^replica info: replication: following (n[123]) at /gm)].map((m) => m[1]);
+  assert.equal([followed[0], followed.at(-1)], [leaders[0]![0], leaders[1]![0]], `the replica followed ${leaders[0]![0]}, then ${leaders[1]![0]}${shown}`);
   for (const f of logs) assert.not.ok(fs.readFileSync(path.join(dir, 'kv-cluster', 'logs', f), 'utf8').includes((/admin password: *(\S+)/.exec(out) ?? ['', '\u0000'])[1]!), `${f} holds no password`);
 });
 

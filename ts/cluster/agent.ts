@@ -59,8 +59,6 @@ export class ClusterAgent {
   #leaderGoneSince = 0;
   #stepDown: ((s: StepDown) => void) | null = null;
   #lastErrorLog = 0;
-  /** The leader URL and timeline the receiver was last pointed at. */
-  #followed = '';
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -250,13 +248,9 @@ export class ClusterAgent {
       this.#leader = leader;
       if (leader && leaderKv) {
         this.#leaderGoneSince = 0;
-        // A new leader, or the same one on a new timeline (it published the key before its
-        // promotion finished, and the receiver may be backing off from its "I am a standby").
-        const followed = `${leader.url} ${leader.timeline}`;
-        if (leader.nodeId !== this.#o.nodeId && (node.primaryUrl !== leader.url || this.#followed !== followed)) {
+        // A new leader, or the same one on a new timeline (ReplicationNode.followLeader).
+        if (leader.nodeId !== this.#o.nodeId && await node.followLeader(leader.url, leader.timeline)) {
           this.#o.log('info', `cluster: following ${leader.nodeId} at ${leader.url} (timeline ${leader.timeline})`);
-          await node.follow(leader.url, node.primaryUrl === leader.url);
-          this.#followed = followed;
         }
         return;
       }

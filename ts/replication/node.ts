@@ -32,6 +32,12 @@ export interface ReplicationConfig {
    * longer acknowledge: its leadership lease could not be renewed in time (ts/cluster/).
    */
   commitGuard?: (() => void) | undefined;
+  /**
+   * An embedded replica of a cluster: called before every connection to a primary; throws
+   * unless that URL is the cluster's leader now (cluster-follower.ts), so a stale ex-primary
+   * never feeds this node.
+   */
+  confirmPrimary?: ((url: string, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface ReplicationStatus {
@@ -67,6 +73,8 @@ export class ReplicationNode {
   #gateArmed = false;
   /** The primary a standby follows (replicaOf, then whatever follow() points it at). */
   #primaryUrl: string | undefined;
+  /** The leader URL and timeline followLeader() last pointed the receiver at. */
+  #followedLeader = '';
 
   constructor(store: Store<unknown, unknown>, config: ReplicationConfig, log: Log) {
     this.store = store;
@@ -112,6 +120,22 @@ export class ReplicationNode {
     if (this.#role === 'standby' && this.#promoting === null) this.#startReceiver();
   }
 
+  /**
+   * Cluster mode (the agent's standbys, and an embedded replica of a cluster): follow the
+   * leader at `url`, published on `timeline`. Re-points the receiver when the leader changed,
+   * and restarts it when the same leader shows a new timeline (it publishes the leader key
+   * before its promotion has finished, and the receiver may be backing off from its "I am a
+   * standby"). The new session's HELLO streams on, rewinds or re-bootstraps (follow()).
+   * False when there was nothing to do.
+   */
+  async followLeader(url: string, timeline: string | null): Promise<boolean> {
+    const followed = `${url} ${timeline}`;
+    if (this.primaryUrl === url && this.#followedLeader === followed) return false;
+    await this.follow(url, this.primaryUrl === url);
+    this.#followedLeader = followed;
+    return true;
+  }
+
   /** The primary this standby follows (undefined on a primary). */
   get primaryUrl(): string | undefined {
     return this.#role === 'standby' ? this.#primaryUrl : undefined;
@@ -123,6 +147,7 @@ export class ReplicationNode {
       standbyId: this.#config.standbyId,
       apiKey: this.#config.apiKey,
       tls: this.#config.tls,
+      confirmPrimary: this.#config.confirmPrimary,
       log: this.#log,
       host: {
         port: () => this.store._replication(),
@@ -239,18 +264,30 @@ export class ReplicationNode {
   }
 }
 
-/** The store-facing handle of a node: store.replication() and close() go through it. */
-export function replicaHandle(node: ReplicationNode, store: Store<unknown, unknown>): ReplicaHandle {
+/** What picks the primary for a node (cluster-follower.ts): its last failure, and its stop. */
+export interface UpstreamPicker {
+  lastError(): { code: string; message: string } | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The store-facing handle of a node: store.replication() and close() go through it. With a
+ * picker (a replica of a cluster), its failure to find the leader is the one lastError shows.
+ */
+export function replicaHandle(node: ReplicationNode, store: Store<unknown, unknown>, picker?: UpstreamPicker): ReplicaHandle {
   return {
     info: (): ReplicationInfo => {
       const r = node.receiverStatus();
       const p = store._replication().positions();
       return {
-        role: node.role, connected: r?.connected ?? false, primaryLsn: r?.primaryLsn ?? p.flushedLsn, appliedLsn: p.appliedLsn,
-        lagMs: r?.lagMs ?? 0, lastError: r?.lastError ?? null,
+        role: node.role, connected: r?.connected ?? false, primaryUrl: node.primaryUrl ?? null, primaryLsn: r?.primaryLsn ?? p.flushedLsn, appliedLsn: p.appliedLsn,
+        lagMs: r?.lagMs ?? 0, lastError: picker?.lastError() ?? r?.lastError ?? null,
       };
     },
-    stop: () => node.stop(),
+    stop: async () => {
+      await picker?.stop();
+      await node.stop();
+    },
   };
 }
 

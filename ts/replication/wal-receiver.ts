@@ -57,6 +57,8 @@ export interface ReceiverOptions {
   apiKey?: string | undefined;
   token?: string | undefined;
   tls?: ReceiverTls | undefined;
+  /** Called before every connection; throws to refuse streaming from primaryUrl now (node.ts's ReplicationConfig). */
+  confirmPrimary?: ((url: string, signal: AbortSignal) => Promise<void>) | undefined;
   host: StandbyHost;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -98,7 +100,7 @@ export class WalReceiver {
 
   constructor(o: ReceiverOptions) {
     this.#o = o;
-    this.#dispatcher = new Agent({ connect: { ...(o.tls?.ca ? { ca: o.tls.ca } : {}), ...(o.tls?.cert ? { cert: o.tls.cert } : {}), ...(o.tls?.key ? { key: o.tls.key } : {}) }, keepAliveTimeout: 10_000 });
+    this.#dispatcher = tlsDispatcher(o.tls);
     this.#status = {
       connected: false, primaryUrl: o.primaryUrl, primaryLsn: 0n, appliedLsn: o.host.port().positions().appliedLsn, lastMessageAt: 0, lagMs: 0,
       lastError: null, stopped: null, baseBackups: 0, rewinds: 0, streamErrors: 0,
@@ -168,6 +170,7 @@ export class WalReceiver {
   }
 
   async #session(): Promise<void> {
+    await this.#o.confirmPrimary?.(this.#o.primaryUrl, this.#abort.signal);
     const port = this.#o.host.port();
     const from = port.positions().nextLsn;
     const url = new URL('/v1/replication/stream', this.#o.primaryUrl);
@@ -391,7 +394,13 @@ function sameHistory(a: History | null, b: History): boolean {
   return a !== null && a.systemId === b.systemId && a.entries.length === b.entries.length && a.entries.every((e, i) => e.id === b.entries[i]!.id && e.switchLsn === b.entries[i]!.switchLsn);
 }
 
-function errorFromProblem(status: number, text: string): KvError {
+/** An HTTP client pool with the replication TLS settings (CA, client certificate for mTLS). */
+export function tlsDispatcher(tls: ReceiverTls | undefined): Dispatcher {
+  return new Agent({ connect: { ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert } : {}), ...(tls?.key ? { key: tls.key } : {}) }, keepAliveTimeout: 10_000 });
+}
+
+/** A KvError from a non-2xx answer of a kvstored node (its problem document's code when it has one). */
+export function errorFromProblem(status: number, text: string): KvError {
   let code: string | undefined;
   let detail = text.slice(0, 300);
   try {

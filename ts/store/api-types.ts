@@ -57,6 +57,11 @@ export interface ReplicationInfo {
   role: 'primary' | 'standby';
   /** A replica: connected to its primary's stream now. */
   connected: boolean;
+  /**
+   * A replica: the primary it follows (its replicaOf URL; given a cluster's members, the
+   * leader they last named, null until one did). A primary: null.
+   */
+  primaryUrl: string | null;
   /** The primary's flushed LSN as last heard (a primary: its own). */
   primaryLsn: bigint;
   /** Every record up to here is applied and visible to reads here. */

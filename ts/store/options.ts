@@ -53,11 +53,13 @@ export interface ReplicaOpenOptions {
    */
   role?: 'primary' | 'standby';
   /**
-   * Makes this an embedded read replica of the kvstored primary at this URL (docs/replication.md):
-   * the directory follows the primary's WAL, reads are local (possibly stale, see
-   * `store.replication()`), writes fail with READ_ONLY.
+   * Makes this an embedded read replica (docs/replication.md): the directory follows a kvstored
+   * primary's WAL, reads are local (possibly stale, see `store.replication()`), writes fail
+   * with READ_ONLY. A URL: that primary, followed as it is. An array of URLs: members of a
+   * kvstored cluster (`--cluster`); the replica asks them who the leader is (GET /v1/cluster)
+   * and follows whichever node is primary, across failovers.
    */
-  replicaOf?: string;
+  replicaOf?: string | readonly string[];
   /** With replicaOf: an API key of a user with the replicator (or admin) role. */
   apiKey?: string;
   /** With replicaOf: this replica's name on the primary. Default `embedded-<host>-<pid>`. */
@@ -66,8 +68,11 @@ export interface ReplicaOpenOptions {
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
+/** What a replica follows: one primary as it is, or whichever member of a cluster leads. */
+export type ReplicaUpstream = { kind: 'primary'; url: string } | { kind: 'cluster'; members: readonly string[] };
+
 export interface ReplicaOptions {
-  primaryUrl: string;
+  upstream: ReplicaUpstream;
   apiKey: string | undefined;
   standbyId: string;
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
@@ -94,6 +99,8 @@ const OPEN_OPTIONS = optionNames<OpenOptions>({
 const TLS_OPTIONS = optionNames<NonNullable<OpenOptions['tls']>>({ ca: true, cert: true, key: true });
 const DURABILITY: Record<Durability, DurabilityCode> = { always: 0, interval: 1, none: 2 };
 const MiB = 1024 * 1024;
+/** The most member URLs replicaOf may list (a cluster has a handful; this only bounds a mistake). */
+export const MAX_REPLICA_MEMBERS = 64;
 
 function bad(message: string): KvError {
   return new KvError('INVALID_ARGUMENT', message);
@@ -175,13 +182,7 @@ function resolveReplica(input: ReplicaOpenOptions): ReplicaOptions | null {
     for (const k of ['apiKey', 'standbyId', 'tls'] as const) if (input[k] !== undefined) throw bad(`${k} goes with replicaOf`);
     return null;
   }
-  let url: URL;
-  try {
-    url = new URL(input.replicaOf);
-  } catch {
-    throw bad(`replicaOf must be an http(s) URL, got ${JSON.stringify(input.replicaOf)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`replicaOf must be an http(s) URL, got ${JSON.stringify(input.replicaOf)}`);
+  const upstream = resolveUpstream(input.replicaOf);
   if (input.apiKey !== undefined && (typeof input.apiKey !== 'string' || input.apiKey.length === 0)) throw bad('apiKey must be a non-empty string');
   const standbyId = input.standbyId ?? `embedded-${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 30)}-${process.pid}`;
   if (typeof standbyId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(standbyId)) throw bad('standbyId must be 1..64 of A-Z a-z 0-9 . _ -');
@@ -197,5 +198,37 @@ function resolveReplica(input: ReplicaOpenOptions): ReplicaOptions | null {
     if (key) tls.key = key;
     if ((cert === undefined) !== (key === undefined)) throw bad('tls.cert and tls.key go together');
   }
-  return { primaryUrl: url.toString(), apiKey: input.apiKey, standbyId, tls };
+  return { upstream, apiKey: input.apiKey, standbyId, tls };
+}
+
+/** One URL (a primary), or an array of a cluster's member URLs: each an http(s) URL, none twice. */
+function resolveUpstream(v: unknown): ReplicaUpstream {
+  if (typeof v === 'string') {
+    const url = httpUrl(v);
+    if (url === null) {
+      const hint = v.includes(',') ? '; to follow a cluster, give its members as an array of URLs' : '';
+      throw bad(`replicaOf must be an http(s) URL, got ${JSON.stringify(v)}${hint}`);
+    }
+    return { kind: 'primary', url };
+  }
+  if (!Array.isArray(v)) throw bad(`replicaOf must be an http(s) URL or an array of a cluster's member URLs, got ${typeof v}`);
+  if (v.length === 0) throw bad('replicaOf must list at least one cluster member URL');
+  if (v.length > MAX_REPLICA_MEMBERS) throw bad(`replicaOf lists ${v.length} member URLs; at most ${MAX_REPLICA_MEMBERS}`);
+  const members: string[] = [];
+  v.forEach((m: unknown, i) => {
+    const url = typeof m === 'string' ? httpUrl(m) : null;
+    if (url === null) throw bad(`replicaOf[${i}] must be an http(s) URL, got ${typeof m === 'string' ? JSON.stringify(m) : typeof m}`);
+    if (members.includes(url)) throw bad(`replicaOf lists ${url} twice`);
+    members.push(url);
+  });
+  return { kind: 'cluster', members };
+}
+
+function httpUrl(s: string): string | null {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : null;
+  } catch {
+    return null;
+  }
 }

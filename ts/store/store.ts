@@ -534,7 +534,7 @@ export class Store<V = Buffer, K = Buffer> {
   replication(): ReplicationInfo {
     if (this.#replica) return this.#replica.info();
     const p = this.#call(() => this.#engine.walPositions());
-    return { role: this.#call(() => this.#engine.role()), connected: false, primaryLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagMs: 0, lastError: null };
+    return { role: this.#call(() => this.#engine.role()), connected: false, primaryUrl: null, primaryLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagMs: 0, lastError: null };
   }
 
   /** @internal Every later write also waits for gate(lsn) (synchronous standbys). */
