@@ -29,7 +29,8 @@ test('the cluster walkthrough works as written: cluster:dev, a forwarded write, 
   let ready: RegExpExecArray | null = null;
   let left: Array<[string, number]> = [];
   const run = await runWalkthrough(script, {
-    timeoutMs: 150_000,
+    // Bounded with room for a loaded machine (150 s ran out at load average 18).
+    timeoutMs: 240_000,
     afterExit: (stdout) => {
       ready = /^cluster:dev ready (.*)$/m.exec(stdout);
       const pids = ready ? (JSON.parse(ready[1]!) as { pids: Record<string, number> }).pids : {};
