@@ -2462,10 +2462,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Any subset of the Settings fields (components/schemas/Settings); an unknown name is 400 UNKNOWN_OPTION, a value out of bounds 400 INVALID_ARGUMENT. */
+        /** @description Any subset of the settings. */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["Settings"];
             };
         };
         responses: {
