@@ -970,6 +970,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `COMPACTED`: the WAL no longer holds that version (a checkpoint dropped it): watch from a newer one. */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `KEY_TOO_LARGE` or `VALUE_TOO_LARGE` (the body is over `body_limit`). */
         TooLarge: {
             headers: {
@@ -1500,6 +1509,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

@@ -69,6 +69,7 @@ const RESPONSES: Json = {
   NotFound: problem('`NOT_FOUND`: no such key, catalog object, or route.'),
   Conflict: problem(`The request conflicts with the server's state: ${codesOf(409)}.`),
   PreconditionFailed: problem('`VERSION_MISMATCH`: the If-Match / If-None-Match condition does not hold. Nothing was written.'),
+  Gone: problem('`COMPACTED`: the WAL no longer holds that version (a checkpoint dropped it): watch from a newer one.'),
   TooLarge: problem('`KEY_TOO_LARGE` or `VALUE_TOO_LARGE` (the body is over `body_limit`).'),
   UnsupportedMediaType: problem('`UNSUPPORTED_MEDIA_TYPE`: this route takes application/json only.'),
   TooManyRequests: problem('`RATE_LIMITED`: the per-IP, per-principal or login limit.', { 'Retry-After': headerRef('RetryAfter') }),
@@ -81,7 +82,7 @@ const RESPONSES: Json = {
 };
 
 const STATUS_RESPONSE: Record<number, string> = {
-  307: 'Redirect', 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed',
+  307: 'Redirect', 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 410: 'Gone', 412: 'PreconditionFailed',
   413: 'TooLarge', 415: 'UnsupportedMediaType', 429: 'TooManyRequests', 503: 'Unavailable',
 };
 
@@ -127,7 +128,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   scan: { errors: [], parameters: ['ConsistencyHeader'], headers: { 200: READ_HEADERS } },
   batch: { errors: [...WRITE, ...JSON_BODY] },
   txn: { errors: [...WRITE, ...JSON_BODY, 412] },
-  watch: { errors: [], parameters: ['LastEventId'] },
+  watch: { errors: [410], parameters: ['LastEventId'] },
   login: { errors: [...WRITE, ...JSON_BODY] },
   whoami: { errors: [] },
   getCluster: { errors: [404] },
