@@ -90,7 +90,7 @@ for (const engine of ENGINES) {
     assert.equal(await (await fetch(`${c.url}/health`)).json(), { status: 'ok' });
     assert.is(((await (await fetch(`${c.url}/ready`)).json()) as { status: string }).status, 'ready');
     const spec = (await (await fetch(`${c.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    for (const p of ['/v1/kv/{*}', '/v1/kv', '/v1/batch', '/v1/auth/login', '/v1/admin/users']) assert.ok(spec.paths[p], p);
+    for (const p of ['/v1/kv/{key}', '/v1/kv/{key}/incr', '/v1/kv', '/v1/batch', '/v1/auth/login', '/v1/admin/users']) assert.ok(spec.paths[p], p);
     await fetch(`${c.url}/v1/kv/k`, { method: 'PUT', headers: bearer(c.admin), body: 'v' });
     const m = await (await fetch(`${c.url}/metrics`)).text();
     for (const name of ['kvstore_http_requests_total', 'kvstore_http_request_duration_seconds_bucket', 'kvstore_keys', 'kvstore_wal_bytes', 'kvstore_fsyncs_total', 'kvstore_auth_total', 'kvstore_process_resident_memory_bytes', 'kvstore_ttl_expired_total']) {

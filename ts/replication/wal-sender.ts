@@ -72,8 +72,9 @@ export interface WalSenderOptions {
 /** Registers the two replication routes on `app` (mounted under /v1). */
 export function walSenderRoutes(app: FastifyInstance, o: WalSenderOptions): void {
   app.get('/replication/stream', {
+    // Hidden from the OpenAPI document: the node-to-node protocol (docs/replication.md), not a client API.
     schema: {
-      hide: false,
+      hide: true,
       summary: 'Stream the WAL to a standby (replication permission)',
       querystring: {
         type: 'object',
@@ -105,6 +106,7 @@ export function walSenderRoutes(app: FastifyInstance, o: WalSenderOptions): void
 
   app.post('/replication/feedback', {
     schema: {
+      hide: true,
       summary: 'A standby reports its flushed and applied LSNs',
       body: {
         type: 'object',

@@ -28,6 +28,8 @@ import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
 import { commonPrefix } from './scan-page.js';
 import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
+import * as S from './api-schemas.js';
+import { Permission, SHARED_SCHEMAS, Version, empty, json } from './api-schemas.js';
 
 export interface KvstoreRoutesOptions {
   store: Store;
@@ -93,16 +95,15 @@ const MAX_BATCH = 1000;
 // ---------------------------------------------------------------- schemas
 
 const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
-const problem = {
-  type: 'object',
-  properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' }, instance: { type: 'string' } },
-} as const;
-const errors = { '4xx': problem, '5xx': problem };
-const permission = { type: 'object', required: ['prefix', 'actions'], additionalProperties: false, properties: { prefix: { type: 'string', maxLength: 4096 }, actions: { type: 'array', minItems: 1, items: { type: 'string', enum: ['read', 'write', 'delete', 'scan'] } } } } as const;
+const permission = Permission;
 const keyParam = { type: 'object', properties: { '*': { type: 'string' } } } as const;
-const consistency = { type: 'string', enum: ['stale', 'linearizable'] } as const;
+const consistency = { type: 'string', enum: ['stale', 'linearizable'], description: 'stale (default): what this node has; linearizable: every write acknowledged before the read (docs/http.md, "Routing").' } as const;
 const readQuery = { type: 'object', additionalProperties: false, properties: { consistency } } as const;
-const ttlQuery = { type: 'object', additionalProperties: false, properties: { ttl: { type: 'number', exclusiveMinimum: 0, maximum: 10 * 365 * 86400 } } } as const;
+const ttlQuery = { type: 'object', additionalProperties: false, properties: { ttl: { type: 'number', exclusiveMinimum: 0, maximum: 10 * 365 * 86400, description: 'Seconds until the entry expires.' } } } as const;
+/** The OpenAPI part of a route's schema (openapi.ts): operationId, summary, tags. */
+const op = (operationId: string, tag: string, summary: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ operationId, summary, tags: [tag], ...extra });
+const nameParam = { type: 'object', required: ['name'], properties: { name } } as const;
+const versionOk = json('Written', Version);
 
 // ---------------------------------------------------------------- helpers
 
@@ -169,6 +170,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   const { login: loginLimiter, ip: ipLimiter, principal: principalLimiter } = limits;
 
   app.decorateRequest('kvPrincipal', null);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   // JSON routes take application/json only; anything else is 415 (the kv routes below take any bytes).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -212,7 +214,8 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     kv.removeAllContentTypeParsers();
     kv.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-    kv.get('/kv/*', { schema: { params: keyParam, querystring: readQuery, response: errors } }, async (request, reply) => {
+    const valueOk = { description: 'The value: the bytes as they were written', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } };
+    kv.get('/kv/*', { schema: op('getValue', 'kv', 'Get a value', { params: keyParam, querystring: readQuery, response: { 200: valueOk } }) }, async (request, reply) => {
       const key = decodeKey(request);
       allow(request, 'read', key);
       await readAt(request, reply);
@@ -224,7 +227,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       return reply.send(e.value);
     });
 
-    kv.put('/kv/*', { schema: { params: keyParam, querystring: ttlQuery, response: errors } }, async (request, reply) => {
+    kv.put('/kv/*', { schema: op('putValue', 'kv', 'Put a value (conditionally with If-Match / If-None-Match)', { params: keyParam, querystring: ttlQuery, response: { 200: versionOk, 201: json('Created (If-None-Match: *)', Version) } }) }, async (request, reply) => {
       const key = decodeKey(request);
       allow(request, 'write', key);
       const body = request.body;
@@ -241,7 +244,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       return reply.code(ifVersion === 0n ? 201 : 200).header('etag', `"${version}"`).send({ version: String(version) });
     });
 
-    kv.delete('/kv/*', { schema: { params: keyParam, response: errors } }, async (request, reply) => {
+    kv.delete('/kv/*', { schema: op('deleteValue', 'kv', 'Delete a key (conditionally with If-Match)', { params: keyParam, response: { 204: empty('Deleted') } }) }, async (request, reply) => {
       const key = decodeKey(request);
       allow(request, 'delete', key);
       let ifVersion = conditional(request);
@@ -253,7 +256,8 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       return reply.code(204).send();
     });
 
-    kv.post('/kv/*', { schema: { params: keyParam, querystring: { type: 'object', additionalProperties: false, properties: { by: { type: 'string', pattern: '^-?\\d{1,19}$' } } }, response: errors } }, async (request) => {
+    const byQuery = { type: 'object', additionalProperties: false, properties: { by: { type: 'string', pattern: '^-?\\d{1,19}$', description: 'The increment, a signed decimal (default 1).' } } };
+    kv.post('/kv/*', { schema: op('incrValue', 'kv', 'Add to a counter (a decimal 64-bit value; an absent key counts from 0)', { params: keyParam, querystring: byQuery, response: { 200: json('The new value', S.Counter) } }) }, async (request) => {
       const key = decodeKey(request, '/incr');
       allow(request, 'read', key);
       allow(request, 'write', key);
@@ -266,6 +270,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // ------------------------------------------------------------ JSON routes
   app.get('/kv', {
     schema: {
+      ...op('scan', 'kv', 'List keys (and values) in key order, a page at a time'),
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
@@ -273,7 +278,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
           cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]*$' }, values: { type: 'boolean' }, reverse: { type: 'boolean' }, consistency,
         },
       },
-      response: errors,
+      response: { 200: json('One page', S.ScanPage) },
     },
   }, async (request, reply) => {
     const q = request.query as { prefix?: string; start?: string; end?: string; limit?: number; cursor?: string; values?: boolean; reverse?: boolean };
@@ -296,6 +301,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
 
   app.post('/batch', {
     schema: {
+      ...op('batch', 'kv', 'Write several keys at once: all or nothing'),
       body: {
         type: 'object', required: ['ops'], additionalProperties: false,
         properties: {
@@ -308,7 +314,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
           },
         },
       },
-      response: errors,
+      response: { 200: versionOk },
     },
   }, async (request) => {
     const { ops } = request.body as { ops: Array<{ op: 'put' | 'del'; key: string; value?: string; encoding?: 'utf8' | 'base64'; ttl?: number }> };
@@ -330,7 +336,11 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // ------------------------------------------------------------ sessions
   app.post('/auth/login', {
     config: { kvPublic: true },
-    schema: { body: { type: 'object', required: ['name', 'password'], additionalProperties: false, properties: { name, password: { type: 'string', minLength: 1, maxLength: 1024 } } }, response: errors },
+    schema: op('login', 'auth', 'Log in: a session token', {
+      security: [],
+      body: { type: 'object', required: ['name', 'password'], additionalProperties: false, properties: { name, password: { type: 'string', minLength: 1, maxLength: 1024 } } },
+      response: { 200: json('A session', S.Session) },
+    }),
   }, async (request, reply) => {
     const wait = loginLimiter.hit(request.ip);
     if (wait > 0) throw limited(reply, wait, 'login');
@@ -340,7 +350,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     return { token, expiresAt: new Date(expiresAt).toISOString() };
   });
 
-  app.get('/auth/whoami', { schema: { response: errors } }, async (request) => {
+  app.get('/auth/whoami', { schema: op('whoami', 'auth', 'Who the credentials are', { response: { 200: json('The principal', S.WhoAmI) } }) }, async (request) => {
     const p = request.kvPrincipal;
     if (!p || !auth) return { user: null, auth: false };
     return { user: p.user, type: p.type, keyName: p.keyName ?? null, roles: auth.effectiveRoles(p), admin: auth.authorize(p, 'admin').allow };
@@ -350,7 +360,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // Any authenticated principal may see the cluster (as /auth/whoami: no data, no secrets);
   // changing it is admin's.
   const cluster = opts.cluster ?? null;
-  app.get('/cluster', { schema: { response: errors } }, async () => {
+  app.get('/cluster', { schema: op('getCluster', 'cluster', 'The cluster: members, leader, sync set (404 outside cluster mode)', { response: { 200: json('The cluster', S.ClusterStatus) } }) }, async () => {
     if (!cluster) throw new KvError('NOT_FOUND', 'this node is not in cluster mode (kvstored --cluster); see GET /v1/admin/replication');
     return cluster.status();
   });
@@ -358,7 +368,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // ------------------------------------------------------------ cluster (any authenticated principal)
   if (routing) {
     // A standby's linearizable read asks the primary for this, with its client's credentials.
-    app.get('/cluster/read-index', { schema: { response: errors } }, async () => ({ lsn: String(await routing.readIndex()) }));
+    app.get('/cluster/read-index', { schema: op('readIndex', 'cluster', "The primary's applied LSN, once it has confirmed its leadership (a standby's linearizable read)", { response: { 200: json('The read index', S.ReadIndex) } }) }, async () => ({ lsn: String(await routing.readIndex()) }));
   }
 
   // ------------------------------------------------------------ administration (admin role)
@@ -367,13 +377,13 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // routes answer AUTH_DISABLED, since there is no catalog to manage.
   await app.register(async (admin: FastifyInstance) => {
     admin.addHook('preHandler', async (request) => allow(request, 'admin'));
-    admin.post('/checkpoint', async () => {
+    admin.post('/checkpoint', { schema: op('checkpoint', 'admin', 'Take a checkpoint', { response: { 200: json('Done', S.Checkpoint) } }) }, async () => {
       const end = metrics?.checkpointSeconds.startTimer();
       const { redoLsn } = await store.checkpoint();
       end?.();
       return { redoLsn: String(redoLsn) };
     });
-    admin.get('/stats', async () => {
+    admin.get('/stats', { schema: op('getStats', 'admin', "The store's and the server's counters", { response: { 200: json('Counters', S.Stats) } }) }, async () => {
       // Every 64-bit figure (nextLsn, durableLsn, and whatever LSNs an engine adds) as a decimal
       // string: JSON has no bigint, and one missed field made the whole route a 500.
       const s = Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v]));
@@ -383,7 +393,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     if (backup) {
       const hooks = backup;
       admin.post('/backup', {
-        schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 4096 } } } },
+        schema: op('createBackup', 'admin', 'Take a base backup (to `to`, or the configured location)', {
+          body: { type: ['object', 'null'], additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 4096, description: 'An absolute directory or s3://bucket/prefix.' } } },
+          response: { 200: json("The backup's manifest", S.BackupManifest) },
+        }),
       }, async (request) => {
         const body = (request.body ?? {}) as { to?: string };
         // The server's working directory is nobody's business: a directory target must be absolute.
@@ -392,7 +405,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
         }
         return hooks.create(body.to);
       });
-      admin.get('/archive', async () => {
+      admin.get('/archive', { schema: op('getArchive', 'admin', 'The WAL archiver', { response: { 200: json('The archiver', S.ArchiveStatus) } }) }, async () => {
         const st = hooks.archive();
         if (!st) return { enabled: false };
         return { enabled: true, ...Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])) };
@@ -400,21 +413,28 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     }
     if (replication) {
       const { node } = replication;
-      admin.get('/replication', async () => node.status());
-      admin.post('/promote', async () => {
+      const status = { 200: json("This node's replication status", S.ReplicationStatus) };
+      admin.get('/replication', { schema: op('getReplication', 'admin', "This node's replication role and positions", { response: status }) }, async () => node.status());
+      admin.post('/promote', { schema: op('promote', 'admin', 'Promote this standby to primary (single-node mode)', { response: status }) }, async () => {
         if (cluster) throw new KvError('INVALID_ARGUMENT', 'in cluster mode etcd decides the primary: use POST /v1/admin/cluster/switchover (kvctl cluster switchover --to ID)');
         await node.promote();
         return node.status();
       });
     }
-    if (cluster) {
-      admin.post('/cluster/switchover', {
-        schema: { body: { type: 'object', required: ['to'], additionalProperties: false, properties: { to: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } }, response: errors },
-      }, async (request) => cluster.switchover((request.body as { to: string }).to));
-      admin.delete('/cluster/members/:id', {
-        schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } } }, response: errors },
-      }, async (request) => cluster.remove((request.params as { id: string }).id));
-    }
+    // Registered in every mode (404 outside cluster mode, as GET /cluster), so the API is the same document everywhere.
+    const clusterOnly = (): ClusterControl => {
+      if (!cluster) throw new KvError('NOT_FOUND', 'this node is not in cluster mode (kvstored --cluster)');
+      return cluster;
+    };
+    const nodeId = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } as const;
+    admin.post('/cluster/switchover', {
+      schema: op('switchover', 'cluster', 'Hand the primary role to another member (run on the primary)', {
+        body: { type: 'object', required: ['to'], additionalProperties: false, properties: { to: nodeId } }, response: { 200: json('Switched over', S.Switchover) },
+      }),
+    }, async (request) => clusterOnly().switchover((request.body as { to: string }).to));
+    admin.delete('/cluster/members/:id', {
+      schema: op('removeMember', 'cluster', 'Remove a member that is gone for good', { params: { type: 'object', required: ['id'], properties: { id: nodeId } }, response: { 200: json('Removed', S.MemberRemoved) } }),
+    }, async (request) => clusterOnly().remove((request.params as { id: string }).id));
     await admin.register(catalogRoutes);
   }, { prefix: '/admin' });
 
@@ -442,43 +462,51 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       });
     }
     const a = auth!;
-    admin.get('/users', async () => ({ users: a.listUsers() }));
-    admin.get('/users/:name', async (request) => {
+    const list = (prop: string, item: object): Record<string, unknown> => ({ 200: { description: 'The list', type: 'object', required: [prop], additionalProperties: false, properties: { [prop]: { type: 'array', items: item } } } });
+    const done = { 204: empty('Done') };
+    admin.get('/users', { schema: op('listUsers', 'catalog', 'List users', { response: list('users', S.ref(S.User)) }) }, async () => ({ users: a.listUsers() }));
+    admin.get('/users/:name', { schema: op('getUser', 'catalog', 'Get a user', { params: nameParam, response: { 200: json('The user', S.User) } }) }, async (request) => {
       const u = a.getUser((request.params as { name: string }).name);
       if (!u) throw new KvError('NOT_FOUND', 'no such user');
       return u;
     });
     admin.post('/users', {
-      schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, password: { type: 'string', maxLength: 1024 }, roles: { type: 'array', items: name } } } },
+      schema: op('createUser', 'catalog', 'Create a user', {
+        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, password: { type: 'string', maxLength: 1024 }, roles: { type: 'array', items: name } } },
+        response: { 201: json('Created', S.User) },
+      }),
     }, async (request, reply) => {
       const b = request.body as { name: string; password?: string; roles?: string[] };
       const u = await a.createUser(b.name, { ...(b.password === undefined ? {} : { password: b.password }), ...(b.roles ? { roles: b.roles } : {}) }, ctx(request));
       return reply.code(201).send(u);
     });
-    admin.delete('/users/:name', async (request, reply) => {
+    admin.delete('/users/:name', { schema: op('dropUser', 'catalog', 'Drop a user (and its API keys)', { params: nameParam, response: done }) }, async (request, reply) => {
       await a.dropUser((request.params as { name: string }).name, ctx(request));
       return reply.code(204).send();
     });
-    admin.post('/users/:name/password', { schema: { body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: { type: 'string', maxLength: 1024 } } } } }, async (request, reply) => {
+    admin.post('/users/:name/password', { schema: op('setPassword', 'catalog', "Set a user's password (its sessions end)", { params: nameParam, body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: { type: 'string', maxLength: 1024 } } }, response: done }) }, async (request, reply) => {
       await a.setPassword((request.params as { name: string }).name, (request.body as { password: string }).password, ctx(request));
       return reply.code(204).send();
     });
-    admin.post('/users/:name/lock', { schema: { body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } } } } }, async (request, reply) => {
+    admin.post('/users/:name/lock', { schema: op('lockUser', 'catalog', 'Lock a user: no login, sessions or API keys until unlocked', { params: nameParam, body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } } }, response: done }) }, async (request, reply) => {
       await a.lockUser((request.params as { name: string }).name, (request.body as { reason: string }).reason, ctx(request));
       return reply.code(204).send();
     });
-    admin.post('/users/:name/unlock', async (request, reply) => {
+    admin.post('/users/:name/unlock', { schema: op('unlockUser', 'catalog', 'Unlock a user', { params: nameParam, response: done }) }, async (request, reply) => {
       await a.unlockUser((request.params as { name: string }).name, ctx(request));
       return reply.code(204).send();
     });
-    admin.get('/roles', async () => ({ roles: a.listRoles() }));
+    admin.get('/roles', { schema: op('listRoles', 'catalog', 'List roles', { response: list('roles', S.ref(S.Role)) }) }, async () => ({ roles: a.listRoles() }));
     admin.post('/roles', {
-      schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, permissions: { type: 'array', items: permission }, memberOf: { type: 'array', items: name } } } },
+      schema: op('createRole', 'catalog', 'Create a role', {
+        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, permissions: { type: 'array', items: permission }, memberOf: { type: 'array', items: name } } },
+        response: { 201: json('Created', S.Role) },
+      }),
     }, async (request, reply) => {
       const b = request.body as { name: string; permissions?: { prefix: string; actions: Action[] }[]; memberOf?: string[] };
       return reply.code(201).send(await a.createRole(b.name, { ...(b.permissions ? { permissions: b.permissions } : {}), ...(b.memberOf ? { memberOf: b.memberOf } : {}) }, ctx(request)));
     });
-    admin.delete('/roles/:name', async (request, reply) => {
+    admin.delete('/roles/:name', { schema: op('dropRole', 'catalog', 'Drop a role', { params: nameParam, response: done }) }, async (request, reply) => {
       await a.dropRole((request.params as { name: string }).name, ctx(request));
       return reply.code(204).send();
     });
@@ -493,20 +521,22 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       if (b.member !== undefined) return { role: b.role, member: b.member };
       return b.actions ? { role: b.role, prefix: b.prefix!, actions: b.actions } : { role: b.role, prefix: b.prefix! };
     };
-    admin.post('/grant', { schema: { body: grantBody } }, async (request, reply) => {
+    admin.post('/grant', { schema: op('grant', 'catalog', 'Grant a role to a user, a role to a role (member), or a permission on a prefix to a role', { body: grantBody, response: done }) }, async (request, reply) => {
       await a.grant(grantSpec(request.body as never), ctx(request));
       return reply.code(204).send();
     });
-    admin.post('/revoke', { schema: { body: grantBody } }, async (request, reply) => {
+    admin.post('/revoke', { schema: op('revoke', 'catalog', 'Revoke what /grant granted', { body: grantBody, response: done }) }, async (request, reply) => {
       await a.revoke(grantSpec(request.body as never), ctx(request));
       return reply.code(204).send();
     });
-    admin.get('/apikeys', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { owner: name } } } }, async (request) => {
+    admin.get('/apikeys', { schema: op('listApiKeys', 'catalog', 'List API keys (never their secrets)', { querystring: { type: 'object', additionalProperties: false, properties: { owner: name } }, response: list('apiKeys', S.ref(S.ApiKey)) }) }, async (request) => {
       const owner = (request.query as { owner?: string }).owner;
       return { apiKeys: a.listApiKeys(owner === undefined ? {} : { owner }) };
     });
     admin.post('/apikeys', {
       schema: {
+        ...op('createApiKey', 'catalog', 'Create an API key: its token is in this answer only'),
+        response: { 201: json('Created', S.NewApiKey) },
         body: {
           type: 'object', required: ['owner', 'name'], additionalProperties: false,
           properties: { owner: name, name, roles: { type: 'array', items: name }, expiresAt: { type: 'string', format: 'date-time' }, allowIps: { type: 'array', minItems: 1, items: { type: 'string', maxLength: 64 } } },
@@ -520,22 +550,23 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
       }, ctx(request));
       return reply.code(201).send(out);
     });
-    admin.delete('/apikeys/:name', async (request, reply) => {
+    admin.delete('/apikeys/:name', { schema: op('revokeApiKey', 'catalog', 'Revoke an API key', { params: nameParam, response: done }) }, async (request, reply) => {
       await a.revokeApiKey((request.params as { name: string }).name, ctx(request));
       return reply.code(204).send();
     });
-    admin.get('/audit', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000 }, before: { type: 'string', pattern: '^[0-9.]+$' } } } } }, async (request) => {
+    admin.get('/audit', { schema: op('listAudit', 'catalog', 'The audit log, newest first, a page at a time', { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000 }, before: { type: 'string', pattern: '^[0-9.]+$' } } }, response: { 200: json('A page', S.AuditPage) } }) }, async (request) => {
       const q = request.query as { limit?: number; before?: string };
       return a.listAudit({ ...(q.limit ? { limit: q.limit } : {}), ...(q.before ? { before: q.before } : {}) });
     });
     // Oldest first from a time or after an entry id (kvctl audit export / tail --follow).
-    admin.get('/audit/export', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'integer', minimum: 0 }, after: { type: 'string', pattern: '^[0-9.]+$' }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } } } } }, async (request) => {
+    admin.get('/audit/export', { schema: op('exportAudit', 'catalog', 'The audit log, oldest first, from a time or after an entry id', { querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'integer', minimum: 0 }, after: { type: 'string', pattern: '^[0-9.]+$' }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } } }, response: list('entries', S.ref(S.AuditEntry)) }) }, async (request) => {
       const q = request.query as { since?: number; after?: string; limit?: number };
       return { entries: [...a.readAudit({ limit: q.limit ?? 1000, ...(q.since === undefined ? {} : { since: q.since }), ...(q.after ? { after: q.after } : {}) })] };
     });
-    admin.get('/settings', async () => a.getSettings());
-    admin.patch('/settings', { schema: { body: { type: 'object' } } }, async (request) => a.updateSettings(request.body as never, ctx(request)));
-    admin.post('/signing-keys/rotate', async (request) => a.rotateSigningKey(ctx(request)));
+    const settings = { 200: json('The settings', S.Settings) };
+    admin.get('/settings', { schema: op('getSettings', 'catalog', 'Authentication settings', { response: settings }) }, async () => a.getSettings());
+    admin.patch('/settings', { schema: op('updateSettings', 'catalog', 'Change authentication settings (any subset)', { body: { type: 'object' }, response: settings }) }, async (request) => a.updateSettings(request.body as never, ctx(request)));
+    admin.post('/signing-keys/rotate', { schema: op('rotateSigningKey', 'catalog', 'Rotate the session signing key (older tokens verify until they expire)', { response: { 200: json('The new key', S.SigningKey) } }) }, async (request) => a.rotateSigningKey(ctx(request)));
   }
 };
 

@@ -7,6 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
+import { Health, json } from './api-schemas.js';
+import { SWAGGER_OPTIONS } from './openapi.js';
 import { KvError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { AuthService } from '../auth/service.js';
@@ -163,32 +165,27 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'KVStore++ HTTP API', version: '1' },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-        },
-      },
-      security: [{ apiKey: [] }, { bearer: [] }],
-    },
-  });
+  await app.register(swagger, SWAGGER_OPTIONS);
+  app.addSchema(Health);
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+  const AUTHENTICATED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
+  const server = (operationId: string, summary: string, response: Record<string, unknown>): Record<string, unknown> => ({ operationId, summary, tags: ['server'], security: [], response });
+  app.get('/health', { schema: server('health', 'The process is up', { 200: json('Up', Health) }) }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: server('ready', 'The server takes requests (load balancers: 503 while it shuts down)', { 200: json('Ready', Health), 503: json('Shutting down', Health) }) }, async (_request, reply) => {
     if (!ready) return reply.code(503).send({ status: 'shutting down' });
     return { status: 'ready', engine: store.stats().engine, auth: auth !== null };
   });
   if (metrics) {
     const guard = metricsGuard(config.metricsAuth, auth);
-    app.get('/metrics', { schema: { hide: true }, ...(guard ? { preHandler: guard } : {}) }, async (_request, reply) => {
+    const text = { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } };
+    const schema = { ...server('metrics', 'Prometheus metrics (credentials as metrics_auth says: docs/security.md)', { 200: text }), ...(guard ? { security: AUTHENTICATED } : {}) };
+    app.get('/metrics', { schema, ...(guard ? { preHandler: guard } : {}) }, async (_request, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.text();
     });
   }
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const doc = { description: 'This document', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } };
+  app.get('/openapi.json', { schema: server('openapi', 'This OpenAPI 3.1 document', { 200: doc }) }, async () => app.swagger());
   // The API in its own context, whose hook answers NOT_READY once shutdown begins: decided by
   // where a route is registered, not by matching the URL text.
   await app.register(async (v1) => {

@@ -67,6 +67,8 @@ export function resultJson(r: TxnResult): Record<string, unknown> {
 export function txnRoute(app: FastifyInstance, store: Store, allow: Allow, metrics: Metrics | null): void {
   app.post('/txn', {
     schema: {
+      operationId: 'txn', tags: ['kv'], summary: 'A transaction: compare, then the success or the failure branch, atomically',
+      response: { 200: { description: 'Which branch ran, and its results', $ref: 'TxnOutcome#' } },
       body: {
         type: 'object', additionalProperties: false,
         properties: { compare: list(compareSchema), success: list(opSchema), failure: list(opSchema) },

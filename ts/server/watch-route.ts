@@ -53,6 +53,9 @@ export function watchRoute(app: FastifyInstance, store: Store, auth: AuthService
   });
   app.get('/watch', {
     schema: {
+      operationId: 'watch', tags: ['kv'], summary: 'Watch changes as Server-Sent Events',
+      description: 'Events: `ready` (data `{"fromVersion"}`), then one `change` per WAL record (`id: <version>`, data `{"version","events":[{"type","key"|"keyBase64","value"?,"expiresAt"?}]}`), `error` last (data `{"code","message","resumeFrom"?}`); `: keepalive` comments in between. docs/http.md, "Watch".',
+      response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
       querystring: {
         type: 'object', additionalProperties: false,
         properties: { prefix: { type: 'string' }, start: { type: 'string', minLength: 1 }, end: { type: 'string', minLength: 1 }, fromVersion: { type: 'string', pattern: LSN }, maxQueue: { type: 'integer', minimum: 1, maximum: 100_000 } },
