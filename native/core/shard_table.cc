@@ -148,8 +148,11 @@ void OrderedIndex::Insert(Item* item) {
   const auto at = static_cast<ptrdiff_t>(p.idx);
   c.items.insert(c.items.begin() + at, item);
   bool edge = p.idx == 0 || p.idx + 1 == c.items.size();
-  if (edge && CommonPrefix(c.items.front()->key(), c.items.back()->key()) != c.cp) {
-    Refingerprint(&c);  // a new first or last key: the shared prefix changed
+  if (edge && CommonPrefix(c.items.front()->key(), c.items.back()->key()) < c.cp) {
+    // A new first or last key that shares less: recompute. Only a shrink does (a longer
+    // shared prefix is only picked up at a split), so between two splits a chunk is
+    // refingerprinted at most cp times however its edges are inserted and erased.
+    Refingerprint(&c);
   } else {
     c.fps.insert(c.fps.begin() + at, Fingerprint(key, c.cp));
   }
