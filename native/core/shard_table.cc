@@ -54,25 +54,68 @@ uint64_t HashKey(std::string_view key) {
 
 // ------------------------------------------------------------------ OrderedIndex
 
+namespace {
+
+size_t CommonPrefix(std::string_view a, std::string_view b) {
+  size_t n = a.size() < b.size() ? a.size() : b.size();
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) i++;
+  return i;
+}
+
+}  // namespace
+
+uint32_t OrderedIndex::Fingerprint(std::string_view key, size_t cp) {
+  // Big-endian, zero-padded: for keys sharing the first cp bytes, a < b implies fp(a) <= fp(b).
+  uint32_t f = 0;
+  for (size_t i = 0; i < 4; i++) {
+    size_t at = cp + i;
+    f = (f << 8) | (at < key.size() ? static_cast<uint8_t>(key[at]) : 0u);
+  }
+  return f;
+}
+
+void OrderedIndex::Refingerprint(Chunk* c) {
+  c->cp = CommonPrefix(c->items.front()->key(), c->items.back()->key());
+  c->fps.resize(c->items.size());
+  for (size_t i = 0; i < c->items.size(); i++) c->fps[i] = Fingerprint(c->items[i]->key(), c->cp);
+}
+
+size_t OrderedIndex::ChunkLowerBound(const Chunk& c, std::string_view key) {
+  // The last key is in cache: the chunk search just compared key with it.
+  std::string_view last = c.items.back()->key();
+  size_t n = c.cp < key.size() ? c.cp : key.size();
+  int pc = n == 0 ? 0 : std::memcmp(key.data(), last.data(), n);
+  if (pc < 0 || (pc == 0 && key.size() < c.cp)) return 0;  // key sorts before the shared prefix
+  if (pc > 0) return c.items.size();                     // not reached: key <= the last key
+  uint32_t f = Fingerprint(key, c.cp);
+  auto fb = c.fps.begin();
+  auto lo = std::lower_bound(fb, c.fps.end(), f);
+  auto hi = std::upper_bound(lo, c.fps.end(), f);
+  size_t l = static_cast<size_t>(lo - fb);
+  size_t h = static_cast<size_t>(hi - fb);
+  if (l == h) return l;
+  auto ib = c.items.begin();
+  return static_cast<size_t>(std::lower_bound(ib + static_cast<ptrdiff_t>(l), ib + static_cast<ptrdiff_t>(h), key, ItemLess) - ib);
+}
+
 OrderedIndex::Pos OrderedIndex::LowerBound(std::string_view key) const {
   // First chunk whose last key is >= key.
   size_t lo = 0, hi = chunks_.size();
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (CompareKeys(chunks_[mid].back()->key(), key) < 0) {
+    if (CompareKeys(chunks_[mid].items.back()->key(), key) < 0) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
   if (lo == chunks_.size()) return End();
-  const auto& c = chunks_[lo];
-  size_t idx = static_cast<size_t>(std::lower_bound(c.begin(), c.end(), key, ItemLess) - c.begin());
-  return Pos{lo, idx};
+  return Pos{lo, ChunkLowerBound(chunks_[lo], key)};
 }
 
 void OrderedIndex::Next(Pos* p) const {
-  if (++p->idx >= chunks_[p->chunk].size()) {
+  if (++p->idx >= chunks_[p->chunk].items.size()) {
     p->chunk++;
     p->idx = 0;
   }
@@ -85,7 +128,7 @@ bool OrderedIndex::Prev(Pos* p) const {
   }
   if (p->chunk == 0) return false;
   p->chunk--;
-  p->idx = chunks_[p->chunk].size() - 1;
+  p->idx = chunks_[p->chunk].items.size() - 1;
   return true;
 }
 
@@ -93,40 +136,60 @@ void OrderedIndex::Insert(Item* item) {
   std::string_view key = item->key();
   if (chunks_.empty()) {
     chunks_.emplace_back();
-    chunks_.back().reserve(16);
-    chunks_.back().push_back(item);
+    Chunk& c = chunks_.back();
+    c.items.reserve(16);
+    c.items.push_back(item);
+    Refingerprint(&c);
     return;
   }
   Pos p = LowerBound(key);
-  if (AtEnd(p)) p = Pos{chunks_.size() - 1, chunks_.back().size()};
-  auto& c = chunks_[p.chunk];
-  c.insert(c.begin() + static_cast<ptrdiff_t>(p.idx), item);
-  if (c.size() > kMaxChunk) {
-    size_t half = c.size() / 2;
-    std::vector<Item*> upper(c.begin() + static_cast<ptrdiff_t>(half), c.end());
-    c.resize(half);
-    c.shrink_to_fit();
+  if (AtEnd(p)) p = Pos{chunks_.size() - 1, chunks_.back().items.size()};
+  Chunk& c = chunks_[p.chunk];
+  const auto at = static_cast<ptrdiff_t>(p.idx);
+  c.items.insert(c.items.begin() + at, item);
+  bool edge = p.idx == 0 || p.idx + 1 == c.items.size();
+  if (edge && CommonPrefix(c.items.front()->key(), c.items.back()->key()) < c.cp) {
+    // A new first or last key that shares less: recompute. Only a shrink does (a longer
+    // shared prefix is only picked up at a split), so between two splits a chunk is
+    // refingerprinted at most cp times however its edges are inserted and erased.
+    Refingerprint(&c);
+  } else {
+    c.fps.insert(c.fps.begin() + at, Fingerprint(key, c.cp));
+  }
+  if (c.items.size() > kMaxChunk) {
+    const auto half = static_cast<ptrdiff_t>(c.items.size() / 2);
+    Chunk upper;
+    upper.items.assign(c.items.begin() + half, c.items.end());
+    c.items.resize(static_cast<size_t>(half));
+    c.items.shrink_to_fit();
+    // Each half's keys may share a longer prefix than the whole did.
+    Refingerprint(&c);
+    c.fps.shrink_to_fit();
+    Refingerprint(&upper);
     chunks_.insert(chunks_.begin() + static_cast<ptrdiff_t>(p.chunk) + 1, std::move(upper));
   }
 }
 
 void OrderedIndex::Replace(std::string_view key, Item* item) {
+  // Same key, so the same fingerprint.
   Pos p = LowerBound(key);
   assert(!AtEnd(p) && CompareKeys(At(p)->key(), key) == 0);
-  chunks_[p.chunk][p.idx] = item;
+  chunks_[p.chunk].items[p.idx] = item;
 }
 
 void OrderedIndex::Erase(std::string_view key) {
+  // The shared prefix of the remaining keys can only be as long or longer: cp stays valid.
   Pos p = LowerBound(key);
   assert(!AtEnd(p) && CompareKeys(At(p)->key(), key) == 0);
-  auto& c = chunks_[p.chunk];
-  c.erase(c.begin() + static_cast<ptrdiff_t>(p.idx));
-  if (c.empty()) chunks_.erase(chunks_.begin() + static_cast<ptrdiff_t>(p.chunk));
+  Chunk& c = chunks_[p.chunk];
+  c.items.erase(c.items.begin() + static_cast<ptrdiff_t>(p.idx));
+  c.fps.erase(c.fps.begin() + static_cast<ptrdiff_t>(p.idx));
+  if (c.items.empty()) chunks_.erase(chunks_.begin() + static_cast<ptrdiff_t>(p.chunk));
 }
 
 size_t OrderedIndex::MemoryBytes() const {
-  size_t n = chunks_.capacity() * sizeof(std::vector<Item*>);
-  for (const auto& c : chunks_) n += c.capacity() * sizeof(Item*);
+  size_t n = chunks_.capacity() * sizeof(Chunk);
+  for (const auto& c : chunks_) n += c.items.capacity() * sizeof(Item*) + c.fps.capacity() * sizeof(uint32_t);
   return n;
 }
 

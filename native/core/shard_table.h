@@ -42,7 +42,12 @@ inline int CompareKeys(std::string_view a, std::string_view b) {
 uint64_t HashKey(std::string_view key);
 
 // Keys of one shard in byte order: a list of sorted chunks (a flat B+-tree of height 2),
-// about 11 bytes per entry.
+// about 15 bytes per entry. Beside each Item pointer a chunk keeps a 4-byte fingerprint of
+// its key: the bytes just after the prefix every key of the chunk shares (`cp`). Searching a
+// chunk compares fingerprints, which sit in one contiguous array, and dereferences an Item
+// only among equal fingerprints; an Item dereference is a cache miss once the table is
+// larger than the cache, and it used to take about nine per insert (issue 17: LowerBound
+// was 14% of the CPU of `none` puts of new keys).
 class OrderedIndex {
  public:
   struct Pos {
@@ -56,7 +61,7 @@ class OrderedIndex {
   Pos Begin() const { return Pos{0, 0}; }
   Pos End() const { return Pos{chunks_.size(), 0}; }
   bool AtEnd(Pos p) const { return p.chunk >= chunks_.size(); }
-  Item* At(Pos p) const { return chunks_[p.chunk][p.idx]; }
+  Item* At(Pos p) const { return chunks_[p.chunk].items[p.idx]; }
   void Next(Pos* p) const;
   // Steps back; returns false (and leaves *p) when p is the first position.
   bool Prev(Pos* p) const;
@@ -68,7 +73,21 @@ class OrderedIndex {
 
  private:
   static constexpr size_t kMaxChunk = 512;
-  std::vector<std::vector<Item*>> chunks_;
+  struct Chunk {
+    std::vector<Item*> items;
+    // fps[i] = Fingerprint(items[i]->key(), cp). Key order implies fingerprint order
+    // (not strictly: equal fingerprints are told apart by the keys).
+    std::vector<uint32_t> fps;
+    // Every key of the chunk starts with the same cp bytes (at most the common prefix of
+    // its first and last key; smaller is valid, only less selective).
+    size_t cp = 0;
+  };
+  static uint32_t Fingerprint(std::string_view key, size_t cp);
+  // Sets cp to the common prefix of the first and last key and recomputes every fingerprint.
+  static void Refingerprint(Chunk* c);
+  // First index of c whose key is >= key. REQUIRES: key <= c's last key.
+  static size_t ChunkLowerBound(const Chunk& c, std::string_view key);
+  std::vector<Chunk> chunks_;
 };
 
 class Shard {

@@ -105,5 +105,55 @@ TEST(Shard, ManyKeysSplitIndexChunksAndStayOrdered) {
   ExpectSame(shard, model);
 }
 
+// The index's chunks search by 4-byte fingerprints of the bytes after their keys' shared
+// prefix: keys that share long prefixes, differ only past those 4 bytes, are prefixes of
+// each other, end in zero bytes or hold bytes above 0x7f must still sort and be found in
+// unsigned byte order, through inserts and erases at chunk edges and splits.
+TEST(Shard, LowerBoundMatchesAMapForKeysThatDefeatFingerprints) {
+  Shard shard;
+  std::map<std::string, Model> model;
+  std::mt19937_64 rng(17);
+  const std::string alphabet("\x00\x01\x7f\x80\xff" "ab", 7);
+  auto random_key = [&]() {
+    std::string k;
+    switch (rng() % 4) {
+      case 0: k = "key:000000" + std::to_string(rng() % 5000); break;               // shared decimal prefix
+      case 1: k = std::string(12, 'p') + std::string(rng() % 6, 'q') + "x" + std::to_string(rng() % 50); break;  // ties past 4 bytes
+      case 2: k = std::string(1 + rng() % 3, 'a'); break;                             // prefixes of each other
+      default:
+        for (size_t n = 1 + rng() % 9; n > 0; n--) k.push_back(alphabet[rng() % alphabet.size()]);
+    }
+    return k;
+  };
+  for (int i = 0; i < 40000; i++) {
+    std::string k = random_key();
+    uint64_t h = HashKey(k);
+    if (rng() % 3 == 0) {
+      EXPECT_EQ(shard.Erase(k, h), model.erase(k) == 1);
+    } else {
+      shard.Put(k, h, "v", static_cast<uint64_t>(i + 1), 0);
+      model[k] = Model{"v", static_cast<uint64_t>(i + 1), 0};
+    }
+    if (i % 97 == 0) {
+      const OrderedIndex& ix = shard.index();
+      for (int probe = 0; probe < 20; probe++) {
+        std::string q = random_key();
+        OrderedIndex::Pos p = ix.LowerBound(q);
+        auto it = model.lower_bound(q);
+        if (it == model.end()) {
+          ASSERT_TRUE(ix.AtEnd(p)) << "probe " << q;
+        } else {
+          ASSERT_FALSE(ix.AtEnd(p)) << "probe " << q;
+          ASSERT_EQ(ix.At(p)->key(), it->first) << "probe " << q;
+        }
+      }
+    }
+    if (i % 5000 == 0) ExpectSame(shard, model);
+  }
+  ExpectSame(shard, model);
+  for (const auto& [k, m] : model) ASSERT_TRUE(shard.Erase(k, HashKey(k)));
+  EXPECT_TRUE(shard.index().empty());
+}
+
 }  // namespace
 }  // namespace kvstore
