@@ -46,7 +46,11 @@ export interface KvCluster {
   nodes: ClusterNodes;
   leaderUrl: string;
   standbyUrl: string;
+  /** Every member's URL (what an embedded replica of the cluster is given). */
+  memberUrls: string[];
   key: string;
+  /** An API key of the replicator role (what an embedded replica streams with). */
+  replicatorKey: string;
   stop(): Promise<void>;
 }
 
@@ -62,7 +66,10 @@ export async function startKvCluster(): Promise<KvCluster> {
     for (const id of ['n1', 'n2', 'n3']) await nodes.start(id);
     const s = await nodes.settled();
     const standby = s.members.find((m) => m.role === 'standby')!.nodeId;
-    return { etcd, nodes, leaderUrl: nodes.node(s.leader!.nodeId).url, standbyUrl: nodes.node(standby).url, key: nodes.key, stop };
+    return {
+      etcd, nodes, leaderUrl: nodes.node(s.leader!.nodeId).url, standbyUrl: nodes.node(standby).url,
+      memberUrls: nodes.ids.map((id) => nodes.node(id).url), key: nodes.key, replicatorKey: nodes.creds!.replicator, stop,
+    };
   } catch (err) {
     await stop();
     throw err;
