@@ -301,7 +301,11 @@ export class ClusterAgent {
       nodeId: this.#o.nodeId, url: this.#o.advertiseUrl, role: node.role, timeline: s.timeline, systemId: s.systemId,
       appliedLsn: s.appliedLsn, flushedLsn: s.flushedLsn, connected: node.role === 'primary' || (s.receiver?.connected ?? false), updatedMs: Date.now(),
     };
-    await this.etcd.put(this.keys.member(this.#o.nodeId), JSON.stringify(value), lease);
+    // Only while this node is not removed: a `cluster remove` landing between this tick's read
+    // and this write would otherwise see its member key put back.
+    await this.etcd.txn([{ key: `${this.keys.root}removed/${this.#o.nodeId}`, absent: true }], [
+      { put: this.keys.member(this.#o.nodeId), value: JSON.stringify(value), lease },
+    ]);
   }
 
   /** GET /v1/cluster. */
