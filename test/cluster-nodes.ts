@@ -44,6 +44,11 @@ export interface ClusterOptions {
   renewIntervalMs?: number;
   /** More kvstored flags for every node. */
   args?: readonly string[];
+  /**
+   * A one-node cluster: the bootstrap node stays up as started (sync must be 0) instead of
+   * restarting with the replicator's key, which only a node that may one day follow another needs.
+   */
+  single?: boolean;
 }
 
 let made = 0;
@@ -84,10 +89,15 @@ export class ClusterNodes {
    */
   async start(id: string): Promise<KvNode> {
     if (!this.specs.has(id)) await this.define(id);
-    if (this.creds) return this.#spawn(id, this.sync);
+    if (this.creds) {
+      if (this.#o.single) throw new Error('a single-node ClusterNodes starts one node');
+      return this.#spawn(id, this.sync);
+    }
+    if (this.#o.single && this.sync !== 0) throw new Error('a single-node cluster has no synchronous standby');
     const first = await this.#spawn(id, 0);
     await this.#stableLeader(first);
     this.creds = await this.#credentials(first);
+    if (this.#o.single) return first;
     const code = await first.stop();
     if (code !== 0) throw new Error(`the bootstrap node ${id} exited ${code}: ${first.tail()}`);
     const node = await this.#spawn(id, this.sync);

@@ -74,7 +74,7 @@ test('a cluster node with WAL archiving and a backup schedule exports every Clus
   if (!requireEtcd()) return;
   etcd = await EtcdCluster.start({ size: 1 });
   const repo = tempDir('dash-repo');
-  const c = new ClusterNodes(etcd.endpoints, { name: `dash${process.pid}`, sync: 0, args: ['--archive', path.join(repo, 'archive'), '--archive-partial-interval-s', '1', '--backup-to', path.join(repo, 'backups'), '--backup-schedule', '1h'] });
+  const c = new ClusterNodes(etcd.endpoints, { name: `dash${process.pid}`, sync: 0, single: true, args: ['--archive', path.join(repo, 'archive'), '--archive-partial-interval-s', '1', '--backup-to', path.join(repo, 'backups'), '--backup-schedule', '1h'] });
   const node = await c.add('n1');
   assert.is((await node.api('PUT', '/v1/kv/k', { key: c.key, raw: 'v' })).status, 200);
   // The archive takes the write and a lease keep-alive is timed (bounded wait).
