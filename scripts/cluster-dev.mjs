@@ -174,14 +174,20 @@ try {
   }
   const replKey = fs.readFileSync(keyFile, 'utf8').trim();
   for (let i = 0; i < 3; i++) startNode(i, 1, {});
-  const status = await until('a leader and 3 healthy members', async () => {
+  // Ready once every node, asked in turn, sees the same leader and 3 healthy members: one CI
+  // run saw 3 members from one node and, just after, 1 from another (member keys are bound to
+  // their nodes' leases; the cause was not pinned down, a renewal stalled while etcd settled is likely).
+  const status = await until('a leader and 3 healthy members, seen from every node', async () => {
+    let seen = null;
     for (const u of kvUrls) {
       const r = await api(u, 'GET', '/v1/cluster', { key: replKey }).catch(() => null);
-      if (r?.status !== 200) continue;
+      if (r?.status !== 200) return null;
       const s = r.json();
-      if (s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)) return s;
+      if (!s.leader || s.members.length !== 3 || !s.members.every((m) => m.healthy)) return null;
+      if (seen && seen.leader.nodeId !== s.leader.nodeId) return null;
+      seen = s;
     }
-    return null;
+    return seen;
   }, 90_000);
 
   const lines = [
