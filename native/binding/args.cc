@@ -62,6 +62,15 @@ KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
   return Bytes(info[i]);
 }
 
+ScanArgs ScanArgsOf(Napi::Env env, const Napi::CallbackInfo& info) {
+  KeyBound start = BoundArg(env, info, 0, "start");
+  KeyBound end = BoundArg(env, info, 1, "end");
+  int64_t limit = Int64Arg(env, info, 2, "limit");
+  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
+  int64_t now = Int64Arg(env, info, 4, "now");
+  return ScanArgs{start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now};
+}
+
 // The fast paths' LSN: a Number (cheaper than a BigInt) while it is exact, a BigInt past
 // 2^53 - 1, where a double would round it (a write's promise would then wait for an LSN
 // that never comes). The caller's BigInt() takes either.

@@ -25,6 +25,16 @@ int64_t BigIntArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
 int64_t ReadInto(const Engine& e, std::string_view key, int64_t now, char* dst, size_t cap);
 // A scan bound: null/undefined = unbounded, else a Uint8Array.
 KeyBound BoundArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* name);
+// The arguments of scan and scanP: (start, end, limit, reverse, now). The bounds view the
+// caller's Uint8Arrays, which live for the call.
+struct ScanArgs {
+  KeyBound start;
+  KeyBound end;
+  size_t limit;  // 0: no limit
+  bool reverse;
+  int64_t now;
+};
+ScanArgs ScanArgsOf(Napi::Env env, const Napi::CallbackInfo& info);
 // An LSN for JS: a Number while exact, a BigInt past 2^53 - 1.
 Napi::Value LsnValue(Napi::Env env, uint64_t lsn);
 

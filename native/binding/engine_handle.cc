@@ -476,14 +476,10 @@ Napi::Value EngineHandle::BatchIf(const Napi::CallbackInfo& info) {
 Napi::Value EngineHandle::Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = CheckOpen(env);
-  KeyBound start = BoundArg(env, info, 0, "start");
-  KeyBound end = BoundArg(env, info, 1, "end");
-  int64_t limit = Int64Arg(env, info, 2, "limit");
-  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
-  int64_t now = Int64Arg(env, info, 4, "now");
+  ScanArgs a = ScanArgsOf(env, info);
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
-  e.Scan(start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now, [&](const Item& item) {
+  e.Scan(a.start, a.end, a.limit, a.reverse, a.now, [&](const Item& item) {
     out.Set(i++, Napi::Buffer<char>::Copy(env, item.key_data(), item.klen));
     out.Set(i++, Napi::Buffer<char>::Copy(env, item.value_data(), item.vlen));
   });

@@ -91,13 +91,9 @@ Napi::Value EngineHandle::PutS(const Napi::CallbackInfo& info) {
 Napi::Value EngineHandle::ScanP(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = CheckOpen(env);
-  KeyBound start = BoundArg(env, info, 0, "start");
-  KeyBound end = BoundArg(env, info, 1, "end");
-  int64_t limit = Int64Arg(env, info, 2, "limit");
-  bool reverse = info.Length() > 3 && info[3].ToBoolean().Value();
-  int64_t now = Int64Arg(env, info, 4, "now");
+  ScanArgs a = ScanArgsOf(env, info);
   std::string packed;
-  e.Scan(start, end, limit > 0 ? static_cast<size_t>(limit) : 0, reverse, now, [&](const Item& item) {
+  e.Scan(a.start, a.end, a.limit, a.reverse, a.now, [&](const Item& item) {
     char lens[8];
     EncodeFixed32(lens, item.klen);
     EncodeFixed32(lens + 4, item.vlen);
