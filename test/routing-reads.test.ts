@@ -4,7 +4,9 @@
  * write acknowledged by the primary always sees it (many rounds; query, header and the
  * client's option), via the primary's GET /v1/cluster/read-index. A standby that cannot catch
  * up (its stream frozen by a TCP proxy this test controls) answers READ_INDEX_TIMEOUT within
- * linearizable_read_timeout_ms. With the primary gone, a forwarded write is FORWARD_FAILED (a
+ * linearizable_read_timeout_ms. A write durable on the primary (and on a standby) but not yet
+ * confirmed by the synchronous quorum is never shown by a linearizable read, on either node.
+ * With the primary gone, a forwarded write is FORWARD_FAILED (a
  * 503 saying nothing was written, never a 500); a primary that takes the request and never
  * answers (or resets) gives OUTCOME_UNKNOWN; two standbys pointed at each other do not
  * ping-pong a write (NOT_PRIMARY after one hop).
@@ -182,6 +184,46 @@ test('a standby that cannot catch up answers READ_INDEX_TIMEOUT within lineariza
     p.thaw();
     const again = await standby.api('GET', '/v1/kv/lag/k?consistency=linearizable', { key: creds.admin });
     assert.equal([again.status, again.text], [200, 'new']);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a write the synchronous quorum has not confirmed is shown by stale reads only: a linearizable read on the primary, or on a standby that has it, fails (READ_INDEX_TIMEOUT) rather than show it, and shows it once it is acknowledged', async () => {
+  // The primary needs 2 standbys; b's stream runs through a proxy this test freezes, so a
+  // write is durable on the primary and on a but stays unacknowledged. Before the fix, both
+  // linearizable reads showed it: a failover to b would then have taken it back (a
+  // linearizability violation the failover torture found).
+  const args = ['--no-auth', '--linearizable-read-timeout-ms', '500'];
+  const primary = await startNode(tempDir('route-sync-p'), { args: [...args, '--synchronous-standbys', '2', '--synchronous-timeout-ms', '60000'] });
+  const p = await proxy(primary.url);
+  try {
+    const a = await startNode(tempDir('route-sync-a'), { replicaOf: primary.url, standbyId: 'a', args });
+    await startNode(tempDir('route-sync-b'), { replicaOf: p.url, standbyId: 'b', args });
+    const first = await primary.api('PUT', '/v1/kv/sync/k', { raw: 'old' });
+    assert.is(first.status, 200, first.text);
+    await caughtUp(a, '', await flushedLsn(primary, ''));
+    p.freeze();
+    const pending = primary.api('PUT', '/v1/kv/sync/k', { raw: 'new' });
+    await primary.waitStatus('', (s) => s.standbys.some((b) => b.id === 'a' && BigInt(b.flushedLsn) >= BigInt(s.flushedLsn)) && BigInt(s.flushedLsn) > 0n, 'a to confirm the pending write');
+    await caughtUp(a, '', await flushedLsn(primary, ''));
+    for (const [node, name] of [[primary, 'primary'], [a, 'standby a']] as const) {
+      assert.is((await node.api('GET', '/v1/kv/sync/k')).text, 'new', `a stale read on ${name} shows the pending write`);
+      const t0 = Date.now();
+      const lin = await node.api('GET', '/v1/kv/sync/k?consistency=linearizable');
+      const took = Date.now() - t0;
+      assert.equal([lin.status, code(lin)], [503, 'READ_INDEX_TIMEOUT'], `${name}: ${lin.text}`);
+      assert.ok(took >= 450 && took < 4000, `${name} answered after ${took} ms (timeout 500 ms)`);
+      const scan = await node.api('GET', '/v1/kv?prefix=sync/&values=true&consistency=linearizable');
+      assert.equal([scan.status, code(scan)], [503, 'READ_INDEX_TIMEOUT'], `${name} scan: ${scan.text}`);
+    }
+    p.thaw();
+    const acked = await pending;
+    assert.is(acked.status, 200, acked.text);
+    for (const node of [primary, a]) {
+      const lin = await node.api('GET', '/v1/kv/sync/k?consistency=linearizable');
+      assert.equal([lin.status, lin.text], [200, 'new']);
+    }
   } finally {
     await p.close();
   }

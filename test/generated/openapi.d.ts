@@ -237,7 +237,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The primary's applied LSN, once it has confirmed its leadership (a standby's linearizable read) */
+        /** The primary's last LSN once every write up to it is acknowledged, after it has confirmed its leadership (a standby's linearizable read) */
         get: operations["readIndex"];
         put?: never;
         post?: never;
@@ -907,7 +907,10 @@ export interface components {
             redoLsn: string;
         };
         ReadIndex: {
+            /** @description Every write up to this LSN is acknowledged (durable on the primary and confirmed by its synchronous standbys). */
             lsn: string;
+            /** @description The primary's timeline: a standby serves the read only on the same one. */
+            timeline?: string;
         };
         SigningKey: {
             /** @description The id of the new signing key. */

@@ -221,6 +221,12 @@ export class ReplicationNode {
     return this.#promoting;
   }
 
+  /** This node's timeline: that of its last record (status().timeline, without the rest). */
+  timeline(): string | null {
+    const h = this.#history;
+    return h ? currentTimeline(h, this.store._replication().positions().nextLsn - 1n) : null;
+  }
+
   status(): ReplicationStatus {
     const port = this.store._replication();
     const pos = port.positions();

@@ -224,7 +224,10 @@ export const Checkpoint = {
 
 export const ReadIndex = {
   $id: 'ReadIndex', type: 'object', required: ['lsn'], additionalProperties: false,
-  properties: { lsn: decimal },
+  properties: {
+    lsn: { ...decimal, description: 'Every write up to this LSN is acknowledged (durable on the primary and confirmed by its synchronous standbys).' },
+    timeline: { type: 'string', description: "The primary's timeline: a standby serves the read only on the same one." },
+  },
 } as const;
 
 export const SigningKey = {

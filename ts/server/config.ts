@@ -145,7 +145,7 @@ export const FIELDS: readonly Field[] = [
     help: 'a write sent to a node that is not the primary: forward it to the primary and relay the answer, redirect (307 + Location), or refuse (READ_ONLY)',
   },
   { name: 'forwardTimeoutMs', kind: 'int', default: 30_000, min: 100, max: 3_600_000, help: 'a forwarded write: the most to wait for the primary\'s answer, ms (then OUTCOME_UNKNOWN); keep it above synchronous_timeout_ms' },
-  { name: 'linearizableReadTimeoutMs', kind: 'int', default: 5_000, min: 10, max: 600_000, help: 'a consistency=linearizable read on a standby: the most to wait for the primary\'s read index and for this node to apply up to it, ms (then READ_INDEX_TIMEOUT)' },
+  { name: 'linearizableReadTimeoutMs', kind: 'int', default: 5_000, min: 10, max: 600_000, help: 'a consistency=linearizable read: the most to wait for the primary\'s read index, for this node to apply up to it and for what it read to be acknowledged, ms (then READ_INDEX_TIMEOUT)' },
   {
     name: 'cluster', kind: 'string', default: undefined,
     section: 'Cluster mode: automatic failover on etcd (docs/cluster.md)\n'

@@ -59,7 +59,7 @@ export class Metrics {
 
     this.routedWrites = new client.Counter({ name: 'kvstore_routing_writes_total', help: 'writes on a node that is not the primary, by outcome (forwarded, redirected, refused, or the error code in lower case: not_primary, forward_failed, outcome_unknown, rate_limited)', labelNames: ['outcome'], registers: [r] });
     this.linearizableReads = new client.Counter({ name: 'kvstore_routing_linearizable_reads_total', help: 'consistency=linearizable reads by node (primary, standby) and outcome (ok, or the error code)', labelNames: ['node', 'outcome'], registers: [r] });
-    this.readIndexWait = new client.Histogram({ name: 'kvstore_routing_read_index_wait_seconds', help: 'a standby\'s linearizable read: read index fetched from the primary and applied up to', registers: [r], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+    this.readIndexWait = new client.Histogram({ name: 'kvstore_routing_read_index_wait_seconds', help: 'a standby\'s linearizable read: the time it waited for the primary\'s read index, to apply up to it and for what it read to be acknowledged', registers: [r], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
 
     // Zero series up front, so dashboards and alerts see 0 rather than nothing.
     for (const outcome of ['forwarded', 'redirected', 'refused', 'not_primary', 'forward_failed', 'outcome_unknown']) this.routedWrites.inc({ outcome }, 0);

@@ -24,6 +24,7 @@ import type { ClusterControl } from '../cluster/control.js';
 import type { Manifest } from '../backup/manifest.js';
 import type { ArchiverStatus } from '../backup/archiver.js';
 import { sendProblem } from './problem.js';
+import type { ReadIndex, ReadSettle } from './routing.js';
 import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
 import { commonPrefix } from './scan-page.js';
@@ -52,7 +53,7 @@ export interface KvstoreRoutesOptions {
   limits?: RateLimits;
   /**
    * Consistency of reads (routing.ts): `consistency=linearizable` reads wait for
-   * readBarrier, and `GET /cluster/read-index` answers readIndex(). Omitted: every read is
+   * readBarrier before they read and for what it returns after, and `GET /cluster/read-index` answers readIndex(). Omitted: every read is
    * local and the read-index route does not exist.
    */
   routing?: ReadRouting | undefined;
@@ -63,10 +64,13 @@ export interface KvstoreRoutesOptions {
   backup?: BackupRoutesHooks | undefined;
 }
 
+const SETTLED: ReadSettle = () => Promise.resolve();
+
 /** What the routes need of kvstored's Router (routing.ts). */
 export interface ReadRouting {
-  readBarrier(request: FastifyRequest): Promise<void>;
-  readIndex(): Promise<bigint>;
+  /** Waits before a read; resolves with what to await after it (see routing.ts). */
+  readBarrier(request: FastifyRequest): Promise<ReadSettle>;
+  readIndex(): Promise<ReadIndex>;
 }
 
 export interface BackupRoutesHooks {
@@ -159,10 +163,14 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   const { store, auth } = opts;
   const replication = opts.replication ?? null;
   const routing = opts.routing ?? null;
-  /** Waits as the read's consistency asks, then stamps the LSN this node has applied: the read sees at least that. */
-  const readAt = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (routing) await routing.readBarrier(request);
+  /**
+   * Waits as the read's consistency asks, then stamps the LSN this node has applied: the read
+   * sees at least that. Resolves with the step to await after reading, before answering.
+   */
+  const readAt = async (request: FastifyRequest, reply: FastifyReply): Promise<ReadSettle> => {
+    const settle = routing ? await routing.readBarrier(request) : SETTLED;
     if (replication) reply.header('x-kvstore-applied-lsn', String(store._replication().positions().appliedLsn));
+    return settle;
   };
   const backup = opts.backup ?? null;
   const metrics = opts.metrics ?? null;
@@ -218,9 +226,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     kv.get('/kv/*', { schema: op('getValue', 'kv', 'Get a value', { params: keyParam, querystring: readQuery, response: { 200: valueOk } }) }, async (request, reply) => {
       const key = decodeKey(request);
       allow(request, 'read', key);
-      await readAt(request, reply);
+      const settle = await readAt(request, reply);
       metrics?.storageOps.inc({ op: 'get' });
       const e = store.getEntry(key);
+      await settle();
       if (!e) throw new KvError('NOT_FOUND', 'no such key');
       reply.header('etag', `"${e.version}"`).type('application/octet-stream');
       if (e.expiresAt !== undefined) reply.header('x-expires-at', new Date(e.expiresAt).toISOString());
@@ -285,12 +294,13 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
     allow(request, 'scan', scope);
     if (q.values) allow(request, 'read', scope);
-    await readAt(request, reply);
+    const settle = await readAt(request, reply);
     metrics?.storageOps.inc({ op: 'scan' });
     const page = scanPage(store, {
       ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}),
       limit: q.limit ?? 100, reverse: q.reverse === true, ...(q.cursor ? { after: Buffer.from(q.cursor, 'base64url') } : {}),
     });
+    await settle();
     const items = page.items.map(([k, v]) => {
       const item: { key?: string; keyBase64?: string; value?: string } = isUtf8(k) ? { key: k.toString('utf8') } : { keyBase64: k.toString('base64') };
       if (q.values) item.value = v.toString('base64');
@@ -368,7 +378,10 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   // ------------------------------------------------------------ cluster (any authenticated principal)
   if (routing) {
     // A standby's linearizable read asks the primary for this, with its client's credentials.
-    app.get('/cluster/read-index', { schema: op('readIndex', 'cluster', "The primary's applied LSN, once it has confirmed its leadership (a standby's linearizable read)", { response: { 200: json('The read index', S.ReadIndex) } }) }, async () => ({ lsn: String(await routing.readIndex()) }));
+    app.get('/cluster/read-index', { schema: op('readIndex', 'cluster', "The primary's last LSN once every write up to it is acknowledged, after it has confirmed its leadership (a standby's linearizable read)", { response: { 200: json('The read index', S.ReadIndex) } }) }, async () => {
+      const { lsn, timeline } = await routing.readIndex();
+      return timeline === null ? { lsn: String(lsn) } : { lsn: String(lsn), timeline };
+    });
   }
 
   // ------------------------------------------------------------ administration (admin role)

@@ -15,17 +15,23 @@
  * No primary known: NOT_PRIMARY (503, Retry-After).
  *
  * Reads. Local by default (`consistency=stale`), stamped with `x-kvstore-applied-lsn`.
- * `consistency=linearizable` (query or `x-kvstore-consistency` header) reads only after this
- * node has applied every write acknowledged before the read arrived:
- * - on the writable primary: after confirmLeadership(). Nothing else to wait for: a write is
- *   visible on the primary before it is acknowledged (applied, then synced and confirmed), so
- *   every acknowledged write is in memory already.
- * - elsewhere: GET /v1/cluster/read-index on the primary (with the client's credentials): the
- *   primary's applied LSN when it got that request, once it has confirmed its leadership;
- *   then wait, at most `linearizable_read_timeout_ms` in all, until this node's applied LSN
- *   reaches it (READ_INDEX_TIMEOUT otherwise).
- * Like PostgreSQL, a read may also see a write that is durable on the primary but not yet
- * acknowledged (waiting for synchronous standbys); it never misses an acknowledged one.
+ * `consistency=linearizable` (query or `x-kvstore-consistency` header) sees every write
+ * acknowledged before the read arrived, and nothing that a failover could still take back:
+ * a write is visible on the primary once it is durable there, before the synchronous
+ * standbys have confirmed it, and such a write may be lost in a failover (it was never
+ * acknowledged). So a linearizable read waits twice, once before it reads and once after:
+ * - on the writable primary: confirmLeadership() before; after, every write submitted up to
+ *   the moment it read must be acknowledged (durable here, confirmed by the synchronous
+ *   quorum, the lease still held: Store._acknowledgedThrough) before it answers.
+ * - elsewhere: before, GET /v1/cluster/read-index on the primary (with the client's
+ *   credentials): the primary confirms its leadership, takes its last LSN, waits until every
+ *   write up to it is acknowledged, and answers it with its timeline; this node waits until it
+ *   has applied that LSN. After, if this node's last LSN is past that index (it applied writes
+ *   the primary has not acknowledged yet), it asks for a read index again and answers only
+ *   when that one covers what it read, on the same timeline. All of it within
+ *   `linearizable_read_timeout_ms` (READ_INDEX_TIMEOUT otherwise).
+ * A read that could only show a write still pending fails (503, retry) rather than show it:
+ * a later read, after a failover, might not (test/cluster-torture.test.ts checks histories).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KvError } from '../errors.js';
@@ -56,6 +62,12 @@ export interface RoutingOptions {
   tls?: ForwardTls;
   /** This node's applied LSN: what its reads see. */
   appliedLsn: () => bigint;
+  /** The LSN of this node's last record (applied or not): a read sees nothing past it. */
+  lastLsn: () => bigint;
+  /** On the primary: resolves with its last LSN once every write up to it is acknowledged (Store._acknowledgedThrough). */
+  acknowledged: () => Promise<bigint>;
+  /** This node's timeline (ReplicationNode.timeline()); null without replication. */
+  timeline: () => string | null;
   /** Subscribes to "the applied LSN may have moved" (a standby's applied frames); optional, polled anyway. */
   onProgress?: (fn: () => void) => () => void;
   /** Counts a routed request against the client IP's rate limit; the seconds to wait, 0 = go. */
@@ -71,6 +83,26 @@ export interface RoutingMetrics {
 }
 
 const POLL_MS = 20;
+
+/** What a read does after it read and before it answers (Router.readBarrier). */
+export type ReadSettle = () => Promise<void>;
+const SETTLED: ReadSettle = () => Promise.resolve();
+
+/** The primary's answer to GET /v1/cluster/read-index. */
+export interface ReadIndex {
+  /** Every write up to this LSN is acknowledged. */
+  lsn: bigint;
+  /** The primary's timeline; null when it did not say (a primary from before timelines were sent). */
+  timeline: string | null;
+}
+
+/** A failed acknowledgement wait, as a read reports it: a read is not a write that timed out or was fenced. */
+function readFailure(err: unknown): unknown {
+  const code = (err as KvError).code;
+  if (code === 'SYNC_TIMEOUT') return new KvError('READ_INDEX_TIMEOUT', 'a linearizable read: the writes it saw were not confirmed by the synchronous standbys in time; retry', { cause: err });
+  if (code === 'FENCED') return new KvError('NOT_PRIMARY', 'a linearizable read: this node could not renew its leadership lease; retry', { cause: err });
+  return err;
+}
 
 /** The origin of a view's URL; null when it is not an http(s) URL (a view's bug must not become a 500 or a request sent anywhere). */
 export function primaryOrigin(url: string | null): string | null {
@@ -155,45 +187,100 @@ export class Router {
     return (q ?? h ?? 'stale') as Consistency;
   }
 
-  /** Resolves when a read may be served here with the consistency it asks for (see the file comment). */
-  async readBarrier(request: FastifyRequest): Promise<void> {
-    if (this.consistencyOf(request) === 'stale') return;
+  /**
+   * Before a read: waits as its consistency asks (see the file comment). Resolves with the
+   * step to await after the read and before answering it; it rejects when what the read saw
+   * may not be acknowledged, and the read must then fail.
+   */
+  async readBarrier(request: FastifyRequest): Promise<ReadSettle> {
+    if (this.consistencyOf(request) === 'stale') return SETTLED;
     const m = this.#o.metrics;
     const node = this.#o.view.isWritablePrimary() ? 'primary' : 'standby';
     const t0 = process.hrtime.bigint();
-    try {
-      await (node === 'primary' ? this.#o.view.confirmLeadership() : this.#catchUp(request));
-      m?.linearizableReads.inc({ node, outcome: 'ok' });
-      if (node === 'standby') m?.readIndexWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-    } catch (err) {
+    const deadline = Date.now() + this.#o.linearizableReadTimeoutMs;
+    const failed = (err: unknown): never => {
       m?.linearizableReads.inc({ node, outcome: (err as KvError).code ?? 'INTERNAL' });
       throw err;
+    };
+    let index: ReadIndex | null = null;
+    try {
+      if (node === 'primary') await this.#o.view.confirmLeadership();
+      else index = await this.#catchUp(request, deadline);
+    } catch (err) {
+      failed(err);
+    }
+    return async () => {
+      try {
+        await (index === null ? this.#acknowledged(deadline) : this.#confirmRead(request, index, deadline));
+      } catch (err) {
+        failed(err);
+      }
+      m?.linearizableReads.inc({ node, outcome: 'ok' });
+      if (node === 'standby') m?.readIndexWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    };
+  }
+
+  #primary(): string {
+    const primary = primaryOrigin(this.#o.view.primaryUrl());
+    if (primary === null) throw new KvError('NOT_PRIMARY', 'a linearizable read needs the primary, and none is known right now; retry, or read with consistency=stale');
+    return primary;
+  }
+
+  async #catchUp(request: FastifyRequest, deadline: number): Promise<ReadIndex> {
+    const index = await this.#readIndexFrom(this.#primary(), request, deadline);
+    await this.#waitApplied(index.lsn, deadline);
+    return index;
+  }
+
+  /** After a standby read: everything it could have seen (its last LSN) is acknowledged by the primary, on the primary's timeline. */
+  async #confirmRead(request: FastifyRequest, index: ReadIndex, deadline: number): Promise<void> {
+    const seen = this.#o.lastLsn();
+    let covering = index;
+    if (seen > index.lsn) {
+      covering = await this.#readIndexFrom(this.#primary(), request, deadline);
+      if (covering.lsn < seen) {
+        throw new KvError('READ_INDEX_TIMEOUT', `a linearizable read: this node holds records up to LSN ${seen} and the primary has acknowledged only up to ${covering.lsn} (it changed since the read began?); retry`);
+      }
+    }
+    const mine = this.#o.timeline();
+    if (covering.timeline !== null && mine !== null && covering.timeline !== mine) {
+      throw new KvError('READ_INDEX_TIMEOUT', `a linearizable read: this node is on timeline ${mine} and the primary on ${covering.timeline}; it has not followed the primary's timeline yet, retry`);
     }
   }
 
-  async #catchUp(request: FastifyRequest): Promise<void> {
-    const { view } = this.#o;
-    const primary = primaryOrigin(view.primaryUrl());
-    if (primary === null) throw new KvError('NOT_PRIMARY', 'a linearizable read needs the primary, and none is known right now; retry, or read with consistency=stale');
-    const deadline = Date.now() + this.#o.linearizableReadTimeoutMs;
-    const index = await this.#readIndexFrom(primary, request);
-    await this.#waitApplied(index, deadline);
+  /** After a read on the primary: every write submitted up to it is acknowledged, within the deadline. */
+  #acknowledged(deadline: number): Promise<bigint> {
+    return new Promise<bigint>((resolve, reject) => {
+      const t = setTimeout(() => reject(new KvError('READ_INDEX_TIMEOUT', `a linearizable read: the writes it saw were not acknowledged (confirmed by the synchronous standbys) within linearizable_read_timeout_ms (${this.#o.linearizableReadTimeoutMs} ms); retry`)), Math.max(0, deadline - Date.now()));
+      this.#o.acknowledged().then(
+        (lsn) => {
+          clearTimeout(t);
+          resolve(lsn);
+        },
+        (err: unknown) => {
+          clearTimeout(t);
+          reject(readFailure(err));
+        },
+      );
+    });
   }
 
-  async #readIndexFrom(primary: string, request: FastifyRequest): Promise<bigint> {
+  async #readIndexFrom(primary: string, request: FastifyRequest, deadline: number): Promise<ReadIndex> {
     let r;
     try {
       r = await this.#forwarder.send({
         primary, method: 'GET', path: READ_INDEX_ROUTE, incoming: request.headers, requestId: request.id, body: null,
-        pass: CREDENTIAL_HEADERS, timeoutMs: this.#o.linearizableReadTimeoutMs, what: 'a linearizable read',
+        pass: CREDENTIAL_HEADERS, timeoutMs: Math.max(1, deadline - Date.now()), what: 'a linearizable read',
       });
     } catch (err) {
       throw new KvError('READ_INDEX_TIMEOUT', `a linearizable read: no read index from the primary ${primary}: ${(err as Error).message}`, { cause: err });
     }
     if (r.status === 200) {
       try {
-        const { lsn } = JSON.parse(r.body.toString('utf8')) as { lsn?: unknown };
-        if (typeof lsn === 'string' && /^\d{1,20}$/.test(lsn)) return BigInt(lsn);
+        const { lsn, timeline } = JSON.parse(r.body.toString('utf8')) as { lsn?: unknown; timeline?: unknown };
+        if (typeof lsn === 'string' && /^\d{1,20}$/.test(lsn) && (timeline === undefined || typeof timeline === 'string')) {
+          return { lsn: BigInt(lsn), timeline: timeline ?? null };
+        }
       } catch {
         /* answered below */
       }
@@ -228,18 +315,19 @@ export class Router {
   }
 
   /**
-   * GET /v1/cluster/read-index on this node: its applied LSN as the request arrived, once it
-   * has confirmed it is the primary with a live lease. NOT_PRIMARY elsewhere.
+   * GET /v1/cluster/read-index on this node: once it has confirmed it is the primary with a
+   * live lease, its last LSN as it then stands, when every write up to it is acknowledged;
+   * with its timeline. NOT_PRIMARY elsewhere.
    */
-  async readIndex(): Promise<bigint> {
+  async readIndex(): Promise<ReadIndex> {
     const { view } = this.#o;
     if (!view.isWritablePrimary()) {
       const p = primaryOrigin(view.primaryUrl());
       throw new KvError('NOT_PRIMARY', `this node is not the primary${p ? `; ask ${p}` : ''}`);
     }
-    const lsn = this.#o.appliedLsn();
     await view.confirmLeadership();
-    return lsn;
+    const lsn = await this.#acknowledged(Date.now() + this.#o.linearizableReadTimeoutMs);
+    return { lsn, timeline: this.#o.timeline() };
   }
 
   close(): Promise<void> {

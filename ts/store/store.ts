@@ -172,6 +172,23 @@ export class Store<V = Buffer, K = Buffer> {
     return last <= this.#durableLsn && this.#commitGate === null ? Promise.resolve(result) : this.#durable(last, result);
   }
 
+  /**
+   * @internal A linearizable read (ts/server/routing.ts): resolves with the LSN of the last
+   * record submitted so far, once every write up to it is acknowledged as a write of its own
+   * would be — durable here and, on a primary with synchronous standbys, confirmed by their
+   * quorum (the commit gate, which refuses with FENCED when this node lost its lease). A
+   * read that waits for it after reading shows nothing a failover could take back.
+   */
+  _acknowledgedThrough(): Promise<bigint> {
+    let last: bigint;
+    try {
+      last = this.#engine.walPositions().nextLsn - 1n;
+    } catch (err) {
+      return Promise.reject(toKvError(err));
+    }
+    return last <= this.#durableLsn && this.#commitGate === null ? Promise.resolve(last) : this.#durable(last, last);
+  }
+
   #refuse(err: unknown): Promise<never> {
     const e = toKvError(err);
     if (e.code !== 'VERSION_MISMATCH' && e.code !== 'NOT_A_NUMBER') return Promise.reject(e);
