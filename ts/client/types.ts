@@ -55,8 +55,8 @@ export interface ConnectOptions {
   /**
    * HTTP: the consistency of every read (get, getEntry, scan). 'stale' (the server's
    * default): the node's own data, possibly behind the primary; 'linearizable': every write
-   * acknowledged before the read was sent is seen, on any node (docs/replication.md,
-   * "Routing on a standby"). gRPC serves stale reads only: 'linearizable' is INVALID_ARGUMENT there.
+   * acknowledged before the read was sent is seen, on any node, and no write that is not
+   * acknowledged yet (docs/replication.md, "Routing on a standby"). gRPC serves stale reads only: 'linearizable' is INVALID_ARGUMENT there.
    */
   consistency?: 'stale' | 'linearizable';
   /** Entries fetched per scan request, 1..1000. Default 1000. */
