@@ -42,6 +42,8 @@ export interface TortureResult {
   problems: string[];
   /** The cluster forwards writes and serves linearizable reads on standbys (routing is merged). */
   routing: boolean;
+  /** The recorded linearizable reads: answered (checked against the history) or failed (no result). */
+  reads: { ok: number; failed: number };
   elapsedMs: number;
 }
 
@@ -117,7 +119,9 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     const finals = await work.finalReads(target(status.leader!.nodeId));
     const check = checkHistory(rec.ops, { maxSteps: 5_000_000 });
     const problems = durabilityProblems(rec.ops, finals);
-    return { rounds: o.rounds, failoverMs, rejoinMs, killed, ops: rec.ops.length, counts: rec.counts, check, problems, routing, elapsedMs: Date.now() - t0 };
+    const gets = rec.ops.filter((op) => op.kind === 'get');
+    const reads = { ok: gets.filter((op) => op.outcome === 'ok').length, failed: gets.filter((op) => op.outcome !== 'ok').length };
+    return { rounds: o.rounds, failoverMs, rejoinMs, killed, ops: rec.ops.length, counts: rec.counts, check, problems, routing, reads, elapsedMs: Date.now() - t0 };
   } finally {
     clearInterval(poller);
     await work?.stop();
@@ -135,6 +139,7 @@ export function summary(r: TortureResult): string {
     `failover (kill -9 of the primary → next acknowledged write): ${f(r.failoverMs)}`,
     `rejoin (restart → healthy standby): ${f(r.rejoinMs)}`,
     `operations ${r.ops}: ok ${r.counts.ok}, failed ${r.counts.failed}, unknown ${r.counts.unknown}; ${JSON.stringify(r.counts.byCode)}`,
+    `linearizable reads: ${r.reads.ok} answered, ${r.reads.failed} failed (no result)`,
     `linearizability: ${r.check.keys} keys, ${r.check.violations.length} violations, ${r.check.inconclusive.length} inconclusive; durability problems: ${r.problems.length}`,
   ].join('\n');
 }
