@@ -11,9 +11,14 @@ import { KvError } from './errors.js';
 /** The package that installs every optional dependency the server and the CLIs need. */
 export const SERVER_PACKAGE = 'kvstore-plus-plus-server';
 
-function isMissing(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+/**
+ * The package a failed `import()` could not find (Node's ERR_MODULE_NOT_FOUND for a bare
+ * specifier), or undefined for any other failure, a missing file inside a package included.
+ */
+export function missingPackage(err: unknown): string | undefined {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || typeof e.message !== 'string') return undefined;
+  return /Cannot find package '([^']+)'/.exec(e.message)?.[1];
 }
 
 /**
@@ -24,7 +29,7 @@ export async function importOptional<T>(feature: string, packages: readonly stri
   try {
     return await load();
   } catch (err) {
-    if (!isMissing(err)) throw err;
+    if (missingPackage(err) === undefined) throw err;
     const list = packages.join(' ');
     throw new KvError(
       'PACKAGE_UNAVAILABLE',

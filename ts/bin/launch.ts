@@ -6,14 +6,7 @@
  * fails while linking, before any of it runs: that is turned into one line saying what to
  * install and exit status 1, never an ERR_MODULE_NOT_FOUND stack.
  */
-import { SERVER_PACKAGE } from '../optional-package.js';
-
-/** The bare package a failed import could not find, or undefined for any other failure. */
-export function missingPackage(err: unknown): string | undefined {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || typeof e.message !== 'string') return undefined;
-  return /Cannot find package '([^']+)'/.exec(e.message)?.[1];
-}
+import { SERVER_PACKAGE, missingPackage } from '../optional-package.js';
 
 /** Imports `load()` (a module that runs its program on import); explains a missing dependency. */
 export async function launch(program: string, load: () => Promise<unknown>): Promise<void> {
