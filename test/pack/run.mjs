@@ -14,7 +14,7 @@
 //    printed, and the main package's kvstored export says in one line to install the server package.
 // 3b. A third fresh project, no compilers: the main, platform and server (packages/server,
 //    kvstore-plus-plus-server) tarballs in one `npm install`, so the server's dependency on
-//    kvstore-plus-plus resolves to the local tarball. `kvstored --version` and `kvctl --help`
+//    kvstore-plus-plus resolves to the local tarball. `kvstored --version`, `kvctl --help`, `kvb --help`
 //    run from node_modules/.bin, a kvstored (--no-auth, --port 0) answers a PUT and a GET, and
 //    esm.mjs there finds AuthService and the fastify plugin working.
 // 4. A second fresh project, compilers on PATH, `npm install --build-from-source` of both
@@ -214,6 +214,8 @@ const version = run('kvstored --version', path.join(binDir, 'kvstored'), ['--ver
 check(version.includes(tarManifest.version), `kvstored --version printed ${JSON.stringify(version)}`);
 const kvctlHelp = run('kvctl --help', path.join(binDir, 'kvctl'), ['--help'], { cwd: appServer, env }).stdout;
 check(/Usage: kvctl/.test(kvctlHelp), 'kvctl --help printed no usage', kvctlHelp);
+const kvbHelp = run('kvb --help', path.join(binDir, 'kvb'), ['--help'], { cwd: appServer, env }).stdout;
+check(/Usage: kvb/.test(kvbHelp), 'kvb --help printed no usage', kvbHelp);
 await serveOnce(path.join(binDir, 'kvstored'), path.join(work, 'server-data'));
 // With the server's libraries, the embedded API's AuthService and the fastify plugin work.
 fs.copyFileSync(path.join(consumerSrc, 'esm.mjs'), path.join(appServer, 'esm.mjs'));
@@ -238,7 +240,7 @@ async function serveOnce(kvstored, dir) {
     const got = await fetch(`${url}/v1/kv/pack%3Ahello`);
     const body = await got.text();
     check(got.ok && body === 'world', `GET answered ${got.status} ${JSON.stringify(body)}`, log);
-    console.log(`== server: node_modules/.bin: ${version}; kvctl --help; kvstored at ${url}: PUT then GET pack:hello -> ${body}`);
+    console.log(`== server: node_modules/.bin: ${version}; kvctl --help, kvb --help; kvstored at ${url}: PUT then GET pack:hello -> ${body}`);
   } finally {
     child.kill('SIGTERM');
   }
