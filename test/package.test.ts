@@ -30,6 +30,11 @@ interface Manifest {
   exports?: Record<string, string | Record<string, string>>;
   optionalDependencies?: Record<string, string>;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  devDependencies?: Record<string, string>;
+  bin?: Record<string, string>;
+  type?: string;
   napi?: { binaryName: string; packageName: string; targets: string[] };
 }
 
@@ -92,8 +97,8 @@ test('napi-rs targets are the loader\'s platforms (npm run npm-dirs regenerates 
   }
 });
 
-test('exports: the main API, the server plugin, the client, the Level adapter, errors and package.json, each pointing at a built file', () => {
-  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './client', './errors', './level', './package.json', './server']);
+test('exports: the main API, the server plugin, the client, the Level adapter, errors, the programs and package.json, each pointing at a built file', () => {
+  assert.equal(Object.keys(main.exports ?? {}).sort(), ['.', './bin/kvb', './bin/kvctl', './bin/kvstored', './client', './errors', './level', './package.json', './server']);
   for (const [entry, target] of Object.entries(main.exports ?? {})) {
     const targets = typeof target === 'string' ? { default: target } : target;
     if (entry !== './package.json') assert.equal(Object.keys(targets), ['types', 'default'], `${entry}: types first`);
@@ -127,6 +132,41 @@ test('the files whitelist carries the exports, the install script and the source
   }
   assert.ok(main.dependencies?.['node-addon-api'], 'node-addon-api (headers for the source build) is a dependency');
   assert.not.ok(main.dependencies?.['cmake-js'], 'cmake-js is a developer tool, not a dependency');
+});
+
+// Issue 20, the light embedded install: the main package's dependencies are what the embedded
+// store, its replica, the HTTP client and the source build need; the server's libraries are
+// optional peers (and devDependencies, so the checkout has them), which
+// packages/server (kvstore-plus-plus-server) installs with the programs' bin shims.
+const EMBEDDED_DEPENDENCIES = ['node-addon-api', 'undici'];
+const OPTIONAL_FOR_EMBEDDED = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'abstract-level', 'msgpackr'];
+
+test('the main package depends only on what embedded use needs; every other peer is optional and installed in the checkout', () => {
+  assert.equal(Object.keys(main.dependencies ?? {}).sort(), EMBEDDED_DEPENDENCIES);
+  assert.is(main.bin, undefined, 'the programs are installed by kvstore-plus-plus-server');
+  for (const [name, range] of Object.entries(main.peerDependencies ?? {})) {
+    assert.is(main.peerDependenciesMeta?.[name]?.optional, true, `${name} is an optional peer`);
+    assert.ok(main.devDependencies?.[name], `${name} is a devDependency (npm ci in the checkout installs it)`);
+    if (!OPTIONAL_FOR_EMBEDDED.includes(name)) assert.is(main.devDependencies?.[name], range, `${name}: the same range as a peer and a devDependency`);
+  }
+});
+
+test('packages/server: the same version, the main package at exactly it, the server peers at their ranges, and bin shims that exist', () => {
+  const server = read('packages/server/package.json');
+  assert.is(server.name, 'kvstore-plus-plus-server');
+  assert.is(server.version, main.version);
+  assert.is(server.type, 'module');
+  assert.is(server.engines?.node, main.engines?.node);
+  const serverPeers = Object.entries(main.peerDependencies ?? {}).filter(([name]) => !OPTIONAL_FOR_EMBEDDED.includes(name));
+  const want: Array<[string, string]> = [['kvstore-plus-plus', main.version], ...serverPeers];
+  assert.equal(server.dependencies, Object.fromEntries(want.sort((a, b) => (a[0] < b[0] ? -1 : 1))));
+  assert.equal(Object.keys(server.bin ?? {}).sort(), ['kvb', 'kvctl', 'kvstored']);
+  for (const [name, file] of Object.entries(server.bin ?? {})) {
+    const text = fs.readFileSync(path.join(repoRoot, 'packages', 'server', file), 'utf8');
+    assert.ok(text.startsWith('#!/usr/bin/env node\n'), `${file}: a node shebang`);
+    assert.ok(text.includes(`import 'kvstore-plus-plus/bin/${name}';`), `${file} imports kvstore-plus-plus/bin/${name}`);
+    assert.ok(main.exports?.[`./bin/${name}`], `the main package exports ./bin/${name}`);
+  }
 });
 
 test('the engines field and the Node majors CI runs (scripts/node-matrix.mjs) are the same set', async () => {

@@ -59,6 +59,7 @@ export const ERRORS = {
   RESTORE_TARGET_NOT_EMPTY: { status: 409, message: 'The restore target directory is not empty or is in use' },
   RESTORE_TARGET_UNREACHABLE: { status: 409, message: 'No backup and archived WAL reach the requested restore point' },
   OBJECT_STORE_UNAVAILABLE: { status: 500, message: 'An s3:// location needs @aws-sdk/client-s3 and @aws-sdk/lib-storage, which are not installed' },
+  PACKAGE_UNAVAILABLE: { status: 500, message: 'The feature needs an optional package that is not installed' },
   UNAVAILABLE: { status: 503, message: 'The server could not be reached' },
   TIMEOUT: { status: 504, message: 'The server did not answer in time' },
   INTERNAL: { status: 500, message: 'Internal server error' },

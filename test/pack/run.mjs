@@ -9,17 +9,25 @@
 //    store with engine 'native', write, reopen and read (test/pack/consumer/*); with the
 //    platform package moved away, 'native' fails with NATIVE_UNAVAILABLE and 'auto' falls
 //    back to the pure-TS engine; `tsc --noEmit` type-checks an ESM and a CJS consumer.
+//    The install is light (issue 20): none of the server's libraries (fastify, gRPC, etcd3,
+//    prom-client, argon2, jose, commander) are in node_modules; its package count and MB are
+//    printed, and the main package's kvstored export says in one line to install the server package.
+// 3b. A third fresh project, no compilers: the main, platform and server (packages/server,
+//    kvstore-plus-plus-server) tarballs in one `npm install`, so the server's dependency on
+//    kvstore-plus-plus resolves to the local tarball. `kvstored --version`, `kvctl --help`, `kvb --help`
+//    run from node_modules/.bin, a kvstored (--no-auth, --port 0) answers a PUT and a GET, and
+//    esm.mjs there finds AuthService and the fastify plugin working.
 // 4. A second fresh project, compilers on PATH, `npm install --build-from-source` of both
 //    tarballs: the install builds the addon from the packed sources with npm's node-gyp,
 //    without a compiler warning, and the loader uses that build rather than the platform package.
 // Every step fails loudly: the first failure prints its output and exits 1.
 // KVSTORE_PACK_KEEP=1 keeps the scratch directory for inspection.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, fail, kb, run } from './util.mjs';
+import { check, fail, kb, nodeModulesSize, run } from './util.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const consumerSrc = path.join(repo, 'test', 'pack', 'consumer');
@@ -34,6 +42,10 @@ const PLATFORM_PKG = `@kvstore-plus-plus/native-${PLATFORM}`;
 // Leftovers are caught by the pattern check; this catches bulk.
 const MAIN_BUDGET = 560 * 1024;
 const PLATFORM_BUDGET = 1024 * 1024;
+/** The server package is three bin shims, a README and its manifest. */
+const SERVER_BUDGET = 4 * 1024;
+/** The server's libraries: optional peers of the main package, never in an embedded install. */
+const SERVER_ONLY = ['fastify', '@fastify/swagger', '@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'protobufjs', 'etcd3', 'prom-client', '@node-rs/argon2', 'jose', 'commander', 'smol-toml', 'hdr-histogram-js', 'cockatiel'];
 const started = Date.now();
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -82,6 +94,14 @@ check(JSON.stringify(platFiles) === JSON.stringify(['README.md', `kvstore.${PLAT
 console.log(`== pack: ${plat.filename}: ${kb(plat.size)} packed, ${kb(plat.unpackedSize)} unpacked`);
 check(plat.size <= PLATFORM_BUDGET, `platform tarball ${kb(plat.size)} is over its ${kb(PLATFORM_BUDGET)} budget`);
 
+console.log('== pack: kvstore-plus-plus-server (packages/server)');
+const packedServer = run('npm pack packages/server', 'npm', ['pack', '--json', '--pack-destination', tarballs], { cwd: path.join(repo, 'packages', 'server') });
+const server = JSON.parse(packedServer.stdout.slice(packedServer.stdout.indexOf('[')))[0];
+const serverFiles = server.files.map((f) => f.path).sort();
+check(JSON.stringify(serverFiles) === JSON.stringify(['README.md', 'bin/kvb.js', 'bin/kvctl.js', 'bin/kvstored.js', 'package.json']), `server tarball files: ${serverFiles.join(', ')}`);
+console.log(`== pack: ${server.filename}: ${kb(server.size)} packed, ${kb(server.unpackedSize)} unpacked`);
+check(server.size <= SERVER_BUDGET, `server tarball ${kb(server.size)} is over its ${kb(SERVER_BUDGET)} budget`);
+
 // One binary for every Node release: the addon may call Node only through Node-API, never V8,
 // libuv or node:: C++ symbols (whose ABI changes between majors).
 const nm = spawnSync('nm', ['-D', '--undefined-only', path.join(repo, 'npm', PLATFORM, `kvstore.${PLATFORM}.node`)], { encoding: 'utf8' });
@@ -128,6 +148,20 @@ check(!fs.existsSync(path.join(installed, 'build')), 'the install built somethin
 check(fs.existsSync(path.join(app, 'node_modules', PLATFORM_PKG, `kvstore.${PLATFORM}.node`)), `${PLATFORM_PKG} is not installed`, install.output);
 check(!fs.existsSync(path.join(app, 'node_modules', 'cmake-js')), 'cmake-js was installed for a consumer', install.output);
 console.log('== install: ok, prebuilt addon taken, nothing built');
+const serverOnly = SERVER_ONLY.filter((name) => fs.existsSync(path.join(app, 'node_modules', name)));
+check(serverOnly.length === 0, `the embedded install holds the server's libraries: ${serverOnly.join(', ')}`, install.output);
+const embedded = nodeModulesSize(app);
+console.log(`== install: embedded (main + ${PLATFORM}): ${embedded.packages} packages, ${embedded.mb.toFixed(1)} MB of node_modules; none of ${SERVER_ONLY.join(', ')}`);
+// Without them, the programs say what to install: one line, exit 1, no module-not-found stack.
+{
+  const r = spawnSync(path.join(bin, 'node'), [path.join(installed, 'dist', 'ts', 'bin', 'kvstored.js'), '--version'], { cwd: app, env, encoding: 'utf8' });
+  check(
+    r.status === 1 && /^kvstored: the package \S+ is not installed; kvstored comes with the server package: npm install kvstore-plus-plus-server\n$/.test(r.stderr) && r.stdout === '',
+    `kvstored from the embedded install: exit ${r.status}, want 1 and one line naming kvstore-plus-plus-server`,
+    `${r.stdout}${r.stderr}`,
+  );
+  console.log(`== install: kvstore-plus-plus/bin/kvstored without the server's libraries: exit 1, "${r.stderr.trim()}"`);
+}
 
 // ---- 3. use it ----
 const data = path.join(work, 'data');
@@ -155,6 +189,65 @@ const tscVersion = run('tsc --version', path.join(bin, 'node'), [tsc, '--version
 run('tsc --noEmit in the consumer project', path.join(bin, 'node'), [tsc, '-p', 'tsconfig.json'], { cwd: app, env });
 console.log(`== types: ${tscVersion}: ESM (types-esm.mts) and CommonJS (types-cjs.cts) consumers type-check`);
 
+// ---- 3b. the server package ----
+const appServer = path.join(work, 'app-server');
+fs.mkdirSync(appServer);
+fs.writeFileSync(path.join(appServer, 'package.json'), `${JSON.stringify({ name: 'kvstore-server-consumer', version: '1.0.0', private: true }, null, 2)}\n`);
+const t3b = Date.now();
+// One command: kvstore-plus-plus-server's dependency kvstore-plus-plus@<version> is then met
+// by the local main tarball (the same version), not looked up on the registry.
+const installServer = run(
+  'npm install of the main, platform and server tarballs without compilers',
+  'npm',
+  ['install', '--no-audit', '--no-fund', '--foreground-scripts', ...[main, plat, server].map((t) => path.join(tarballs, t.filename))],
+  { cwd: appServer, env },
+);
+check(/nothing to build/.test(installServer.output), 'the server install did not take the prebuilt addon', installServer.output);
+const serverLock = JSON.parse(fs.readFileSync(path.join(appServer, 'package-lock.json'), 'utf8'));
+check(serverLock.packages['node_modules/kvstore-plus-plus']?.resolved?.startsWith('file:'), `kvstore-plus-plus came from ${serverLock.packages['node_modules/kvstore-plus-plus']?.resolved}, not the local tarball`);
+const missingServerDeps = SERVER_ONLY.filter((name) => !fs.existsSync(path.join(appServer, 'node_modules', name)));
+check(missingServerDeps.length === 0, `the server install lacks ${missingServerDeps.join(', ')}`, installServer.output);
+const serverSize = nodeModulesSize(appServer);
+console.log(`== server: main + ${PLATFORM} + server: ${serverSize.packages} packages, ${serverSize.mb.toFixed(1)} MB of node_modules (${((Date.now() - t3b) / 1000).toFixed(1)} s)`);
+const binDir = path.join(appServer, 'node_modules', '.bin');
+const version = run('kvstored --version', path.join(binDir, 'kvstored'), ['--version'], { cwd: appServer, env }).stdout.trim();
+check(version.includes(tarManifest.version), `kvstored --version printed ${JSON.stringify(version)}`);
+const kvctlHelp = run('kvctl --help', path.join(binDir, 'kvctl'), ['--help'], { cwd: appServer, env }).stdout;
+check(/Usage: kvctl/.test(kvctlHelp), 'kvctl --help printed no usage', kvctlHelp);
+const kvbHelp = run('kvb --help', path.join(binDir, 'kvb'), ['--help'], { cwd: appServer, env }).stdout;
+check(/Usage: kvb/.test(kvbHelp), 'kvb --help printed no usage', kvbHelp);
+await serveOnce(path.join(binDir, 'kvstored'), path.join(work, 'server-data'));
+// With the server's libraries, the embedded API's AuthService and the fastify plugin work.
+fs.copyFileSync(path.join(consumerSrc, 'esm.mjs'), path.join(appServer, 'esm.mjs'));
+process.stdout.write(`== server: ${run('node esm.mjs (server install)', path.join(bin, 'node'), ['esm.mjs', path.join(data, 'server')], { cwd: appServer, env }).stdout}`);
+
+/** Starts kvstored (no auth, any free loopback port), PUTs and GETs one key, stops it with SIGTERM (exit 0). */
+async function serveOnce(kvstored, dir) {
+  const child = spawn(kvstored, ['--data-dir', dir, '--port', '0', '--no-auth'], { cwd: appServer, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => void (log += c));
+  child.stderr.setEncoding('utf8').on('data', (c) => void (log += c));
+  const exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    let url;
+    while (!(url = /"url":"([^"]+)"/.exec(log)?.[1])) {
+      if (child.exitCode !== null || Date.now() > deadline) fail('kvstored from the server install did not start', log);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const put = await fetch(`${url}/v1/kv/pack%3Ahello`, { method: 'PUT', body: 'world' });
+    check(put.ok, `PUT answered ${put.status}`, `${await put.text()}\n${log}`);
+    const got = await fetch(`${url}/v1/kv/pack%3Ahello`);
+    const body = await got.text();
+    check(got.ok && body === 'world', `GET answered ${got.status} ${JSON.stringify(body)}`, log);
+    console.log(`== server: node_modules/.bin: ${version}; kvctl --help, kvb --help; kvstored at ${url}: PUT then GET pack:hello -> ${body}`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await exited;
+  check(code === 0, `kvstored exited ${code} after SIGTERM`, log);
+}
+
 // ---- 4. source build from the tarball ----
 const app2 = path.join(work, 'app-source');
 fs.mkdirSync(app2);
@@ -180,5 +273,6 @@ process.stdout.write(`== source build: ${((Date.now() - t4) / 1000).toFixed(1)} 
 console.log(
   `pack test: ok in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
     `main ${kb(main.size)} packed / ${kb(main.unpackedSize)} unpacked, ` +
-    `${PLATFORM} ${kb(plat.size)} packed / ${kb(plat.unpackedSize)} unpacked`,
+    `${PLATFORM} ${kb(plat.size)} packed / ${kb(plat.unpackedSize)} unpacked; ` +
+    `embedded install ${embedded.packages} packages / ${embedded.mb.toFixed(1)} MB, with the server ${serverSize.packages} / ${serverSize.mb.toFixed(1)} MB`,
 );

@@ -1,5 +1,8 @@
-// What the pack tests (run.mjs, arm64.mjs) share: commands that fail the test loudly.
+// What the pack tests (run.mjs, arm64.mjs) share: commands that fail the test loudly, and the
+// size of an install's node_modules.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export function fail(msg, output) {
   if (output) console.error(output.trimEnd());
@@ -21,3 +24,28 @@ export function check(cond, msg, output) {
 }
 
 export const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
+
+/**
+ * What an install put in `<project>/node_modules`: the packages (directories holding a
+ * package.json, nested node_modules included, .bin and dot-directories not) and its size on
+ * disk in MB (`du -sk`), as the README's "Embedded install" counts them.
+ */
+export function nodeModulesSize(project) {
+  const root = path.join(project, 'node_modules');
+  let packages = 0;
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.name.startsWith('@')) {
+        walk(full);
+        continue;
+      }
+      if (fs.existsSync(path.join(full, 'package.json'))) packages++;
+      if (fs.existsSync(path.join(full, 'node_modules'))) walk(path.join(full, 'node_modules'));
+    }
+  };
+  walk(root);
+  const du = run('du -sk node_modules', 'du', ['-sk', root]).stdout;
+  return { packages, mb: Number(du.split(/\s/)[0]) / 1024 };
+}

@@ -10,6 +10,7 @@
  */
 import type * as Argon2 from '@node-rs/argon2';
 import { KvError } from '../errors.js';
+import { importOptional } from '../optional-package.js';
 import type { Argon2Settings, AuthSettings } from '../catalog/schema.js';
 
 /** Longer passwords are refused: hashing cost must not be the caller's to choose. */
@@ -26,9 +27,12 @@ export function checkPassword(password: unknown, settings: AuthSettings): string
 }
 
 let argon2: Promise<typeof Argon2> | undefined;
-/** The addon, imported once; a failed import is retried on the next call, not cached. */
+/**
+ * The addon, imported once; a failed import is retried on the next call, not cached. It is an
+ * optional peer of this package: absent, the call fails with PACKAGE_UNAVAILABLE.
+ */
 function loadArgon2(): Promise<typeof Argon2> {
-  argon2 ??= import('@node-rs/argon2').catch((err: unknown) => {
+  argon2 ??= importOptional('password hashing (AuthService)', ['@node-rs/argon2'], () => import('@node-rs/argon2')).catch((err: unknown) => {
     argon2 = undefined;
     throw err;
   });

@@ -9,6 +9,7 @@
  */
 import crypto from 'node:crypto';
 import type * as Jose from 'jose';
+import { importOptional } from '../optional-package.js';
 
 export const ISSUER = 'kvstore';
 
@@ -22,7 +23,8 @@ export interface SessionClaims {
 
 let jose: typeof Jose | undefined;
 async function loadJose(): Promise<typeof Jose> {
-  jose ??= await import('jose');
+  // An optional peer of this package: absent, the call fails with PACKAGE_UNAVAILABLE.
+  jose ??= await importOptional('session tokens (AuthService)', ['jose'], () => import('jose'));
   return jose;
 }
 

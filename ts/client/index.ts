@@ -8,13 +8,14 @@
  *
  * The URL's scheme picks the wire: http(s):// the HTTP API, grpc(s):// the gRPC port. Both
  * give the same results and the same KvError codes (test/client-behaviour.test.ts runs one
- * table of cases against the embedded store and both). docs/client.md.
+ * table of cases against the embedded store and both). docs/client.md. The gRPC libraries are
+ * optional peers, loaded on a grpc(s):// client's first call (lazy-grpc-transport.ts).
  */
 import { KvError } from '../errors.js';
 import { checkOptions, optionNames } from '../options.js';
 import { Client } from './client.js';
-import { GrpcTransport } from './grpc-transport.js';
 import { HttpTransport } from './http-transport.js';
+import { LazyGrpcTransport } from './lazy-grpc-transport.js';
 import { retryPolicy, withRetry } from './retry.js';
 import type { ClientTls, ConnectOptions, KvClient, RetryOptions, Transport } from './types.js';
 
@@ -56,7 +57,7 @@ function transport(o: ConnectOptions): Transport {
   if (scheme === 'http:' || scheme === 'https:') return new HttpTransport(o);
   if (scheme === 'grpc:' || scheme === 'grpcs:') {
     if (o.consistency === 'linearizable') throw new KvError('INVALID_ARGUMENT', 'connect: consistency \'linearizable\' is served over the HTTP API only; use http(s):// or read on the primary');
-    return new GrpcTransport(o);
+    return new LazyGrpcTransport(o);
   }
   throw new KvError('INVALID_ARGUMENT', `connect: ${scheme} URLs are not served; use http://, https://, grpc:// or grpcs://`);
 }

@@ -1,12 +1,14 @@
 // Consumer check (ESM), run by test/pack/run.mjs inside a project that installed the packed
 // tarballs: the native engine (forced), write, close, reopen, read, in the main thread and in
 // a worker_thread; the addon comes from the platform package (or, with a third argument
-// "local", from the package's own source build); the exports map hides internals.
+// "local", from the package's own source build); the exports map hides internals. AuthService
+// and the fastify plugin use the server's libraries, optional peers (issue 20): with them
+// installed (kvstore-plus-plus-server) they work; in an embedded install AuthService says
+// PACKAGE_UNAVAILABLE and kvstore-plus-plus/server does not load.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { AuthService, ERRORS, KvError, open } from 'kvstore-plus-plus';
-import { kvstoreRoutes } from 'kvstore-plus-plus/server';
 import * as errors from 'kvstore-plus-plus/errors';
 
 /** Which .node file the package's loader loaded (its module, by file URL: same instance). */
@@ -50,18 +52,29 @@ if (isMainThread) {
   await assert.rejects(open({ dir: path.join(dir, 'x'), engin: 'native' }), (e) => e instanceof KvError && e.code === 'UNKNOWN_OPTION');
   await assert.rejects(import('kvstore-plus-plus/dist/ts/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   await assert.rejects(import('kvstore-plus-plus/ts/index.ts'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
-  // The catalog's dependencies load without a compiler too: argon2id (a prebuilt package) and jose.
+  const serverLibraries = await import('fastify').then(() => true, () => false);
   const db = await open({ dir: path.join(dir, 'auth'), engine: 'native' });
   const auth = await AuthService.open(db);
-  await auth.createUser('alice', { password: 'a long passphrase', roles: ['reader'] });
-  assert.equal(await auth.verifyPassword('alice', 'a long passphrase'), true);
-  assert.equal(await auth.verifyPassword('alice', 'a wrong passphrase'), false);
-  const { principal } = await auth.login('alice', 'a long passphrase');
-  assert.equal(auth.authorize(principal, 'read', 'k').allow, true);
+  if (serverLibraries) {
+    // The catalog's dependencies load without a compiler too: argon2id (a prebuilt package) and jose.
+    await auth.createUser('alice', { password: 'a long passphrase', roles: ['reader'] });
+    assert.equal(await auth.verifyPassword('alice', 'a long passphrase'), true);
+    assert.equal(await auth.verifyPassword('alice', 'a wrong passphrase'), false);
+    const { principal } = await auth.login('alice', 'a long passphrase');
+    assert.equal(auth.authorize(principal, 'read', 'k').allow, true);
+    const { kvstoreRoutes } = await import('kvstore-plus-plus/server');
+    assert.equal(typeof kvstoreRoutes, 'function');
+  } else {
+    await assert.rejects(
+      auth.createUser('alice', { password: 'a long passphrase', roles: ['reader'] }),
+      (e) => e instanceof KvError && e.code === 'PACKAGE_UNAVAILABLE' && /npm install @node-rs\/argon2 /.test(e.message),
+    );
+    await assert.rejects(import('kvstore-plus-plus/server'), { code: 'ERR_MODULE_NOT_FOUND' });
+  }
   await auth.close();
   await db.close();
-  assert.equal(typeof kvstoreRoutes, 'function');
-  console.log(`esm: ok (main thread and worker_thread, native addon ${file})`);
+  const extras = serverLibraries ? 'AuthService and the fastify plugin work' : 'no server libraries: AuthService says PACKAGE_UNAVAILABLE';
+  console.log(`esm: ok (main thread and worker_thread, native addon ${file}; ${extras})`);
 } else {
   parentPort.postMessage(await roundTrip(workerData.dir, 'esm-worker', workerData.expect));
 }
