@@ -66,7 +66,7 @@ const npmCli = fs.realpathSync(path.join(path.dirname(fs.realpathSync(process.ex
 
 // ---- 1. pack ----
 fs.mkdirSync(tarballs);
-console.log('== pack: npm pack (main package; runs prepare = tsc)');
+console.log('== pack: npm pack (main package; runs prepare = tsc -p tsconfig.build.json)');
 const packed = run('npm pack', 'npm', ['pack', '--json', '--pack-destination', tarballs], { cwd: repo });
 const main = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
 const mainFiles = main.files.map((f) => f.path);
@@ -74,6 +74,10 @@ const leftovers = mainFiles.filter((f) =>
   /^(build|node_modules|test|bench|examples|npm|dist\/(test|bench|examples))\/|\.(o|node|map|tgz|log)$|(^|\/)\.|CMakeLists\.txt$/.test(f),
 );
 check(leftovers.length === 0, `the main tarball holds build or development leftovers: ${leftovers.join(', ')}`);
+// Source maps are not shipped (the TypeScript sources are not either), so no packed module may
+// point at one: prepare builds with tsconfig.build.json (sourceMap off).
+const mapped = mainFiles.filter((f) => f.endsWith('.js') && fs.readFileSync(path.join(repo, f), 'utf8').includes('//# sourceMappingURL='));
+check(mapped.length === 0, `packed modules reference source maps that are not in the tarball: ${mapped.slice(0, 5).join(', ')}${mapped.length > 5 ? ` and ${mapped.length - 5} more` : ''}`);
 for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/ts/index.js', 'dist/ts/index.d.ts', 'dist/ts/errors.js', 'dist/ts/errors.d.ts', 'dist/ts/binding.js', 'binding.gyp', 'scripts/build-native.mjs', 'native/binding/addon.cc']) {
   check(mainFiles.includes(need), `the main tarball lacks ${need}`);
 }
