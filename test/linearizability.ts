@@ -242,7 +242,14 @@ function unlift(e: Entry): void {
 }
 
 /**
- * Wing & Gong with Lowe's memoisation over one key's operations. The linearized set is
+ * Wing & Gong with Lowe's memoisation over one key's operations, with one symmetry cut:
+ * unknown operations with the same effect (kind, value, expected value, increment) are
+ * linearized in invocation order. Both may take effect at any point after their invocation
+ * or never, so a linearization that applies the later one at some point and the earlier one
+ * later (or never) stays valid with the two swapped: nothing is lost by never trying it. It
+ * keeps the search polynomial where a long run leaves a counter with hundreds of unknown
+ * increments (which subset took effect, and when, is otherwise exponential: the 500-round
+ * torture ran out of budget on every counter without it). The linearized set is
  * memoised by a 64-bit Zobrist hash (two random 32-bit words per operation, XORed in and out
  * as it is linearized and undone): O(1) per step instead of hashing the whole bitset; a
  * collision (odds about 2^-64 per pair) could only prune a branch, never accept a history.
@@ -263,6 +270,17 @@ function search(ops: Op[], maxSteps: number): SearchResult {
     z1[i] = rnd();
     z2[i] = rnd();
   }
+  // The previous unknown operation with the same effect, by invocation (ops is sorted by it):
+  // an unknown operation may be linearized only once that one is.
+  const before = new Int32Array(ops.length).fill(-1);
+  const lastOf = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (op.outcome !== 'unknown') return;
+    const sig = `${op.kind}\u0000${op.value ?? ''}\u0000${op.expect === undefined ? 'u' : op.expect === null ? 'n' : `=${op.expect}`}\u0000${op.by ?? 1n}`;
+    before[i] = lastOf.get(sig) ?? -1;
+    lastOf.set(sig, i);
+  });
+  const linearized = new Uint8Array(ops.length);
   let h1 = 0;
   let h2 = 0;
   const seen = new Set<string>();
@@ -276,7 +294,8 @@ function search(ops: Op[], maxSteps: number): SearchResult {
     if (++steps > maxSteps) return { ok: false, exhausted: true, longest, longestState };
     if (entry === undefined) break;
     if (entry.call) {
-      const next = step(state, ops[entry.id]!);
+      const b = before[entry.id]!;
+      const next = b >= 0 && linearized[b] === 0 ? undefined : step(state, ops[entry.id]!);
       if (next !== undefined) {
         const n1 = (h1 ^ z1[entry.id]!) >>> 0;
         const n2 = (h2 ^ z2[entry.id]!) >>> 0;
@@ -287,6 +306,7 @@ function search(ops: Op[], maxSteps: number): SearchResult {
           state = next;
           h1 = n1;
           h2 = n2;
+          linearized[entry.id] = 1;
           lift(entry);
           if (calls.length > longest.length) {
             longest = calls.map((c) => c.entry.id);
@@ -308,6 +328,7 @@ function search(ops: Op[], maxSteps: number): SearchResult {
       state = top.state;
       h1 = (h1 ^ z1[entry.id]!) >>> 0;
       h2 = (h2 ^ z2[entry.id]!) >>> 0;
+      linearized[entry.id] = 0;
       unlift(entry);
       entry = entry.next;
     }
