@@ -18,6 +18,6 @@ export type { ClusterView } from './cluster-view.js';
 export { replicationView } from './replication-view.js';
 export type { RoleSource } from './replication-view.js';
 export { Router, isPrimaryOnly } from './routing.js';
-export type { Consistency, RoutingMetrics, RoutingOptions, StandbyWrites } from './routing.js';
+export type { Consistency, ReadIndex, ReadSettle, RoutingMetrics, RoutingOptions, StandbyWrites } from './routing.js';
 export type { ForwardTls } from './forward.js';
 export type { ReadRouting } from './routes.js';
