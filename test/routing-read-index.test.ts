@@ -102,34 +102,36 @@ test('a standby that read no further than the read index answers after one call'
   }
 });
 
-test('a standby that holds records past the index asks again and answers once an index covers them', async () => {
-  const p = await scriptedPrimary([{ lsn: '10', timeline: 'T1' }, { lsn: '12', timeline: 'T1' }]);
-  const node: Node = { applied: 10n, last: 10n, timeline: 'T1', acknowledged: never };
+/** A standby's Router over a scripted primary; fn runs the case, both are closed after it. */
+async function onStandby(answers: unknown[], node: Node, fn: (r: Router, p: Primary) => Promise<void>): Promise<void> {
+  const p = await scriptedPrimary(answers);
   const r = router(view(p.url, false), node);
   try {
+    await fn(r, p);
+  } finally {
+    await r.close();
+    await p.close();
+  }
+}
+
+test('a standby that holds records past the index asks again and answers once an index covers them', async () => {
+  const node: Node = { applied: 10n, last: 10n, timeline: 'T1', acknowledged: never };
+  await onStandby([{ lsn: '10', timeline: 'T1' }, { lsn: '12', timeline: 'T1' }], node, async (r, p) => {
     const settle = await r.readBarrier(linearizable);
     node.applied = 12n; // records 11 and 12 arrived between the index and the read
     node.last = 12n;
     await settle();
     assert.is(p.asked, 2);
-  } finally {
-    await r.close();
-    await p.close();
-  }
+  });
 });
 
 test('a second index that does not cover what the standby read: READ_INDEX_TIMEOUT, nothing answered', async () => {
-  const p = await scriptedPrimary([{ lsn: '10', timeline: 'T1' }, { lsn: '11', timeline: 'T1' }]);
   const node: Node = { applied: 10n, last: 10n, timeline: 'T1', acknowledged: never };
-  const r = router(view(p.url, false), node);
-  try {
+  await onStandby([{ lsn: '10', timeline: 'T1' }, { lsn: '11', timeline: 'T1' }], node, async (r) => {
     const settle = await r.readBarrier(linearizable);
     node.last = 13n;
     await rejects(settle(), 'READ_INDEX_TIMEOUT', 'holds records up to LSN 13 and the primary has acknowledged only up to 11');
-  } finally {
-    await r.close();
-    await p.close();
-  }
+  });
 });
 
 test('a primary on another timeline than the standby: READ_INDEX_TIMEOUT; a primary that names no timeline is not checked', async () => {

@@ -169,6 +169,11 @@ export class Store<V = Buffer, K = Buffer> {
     } catch {
       return Promise.resolve(result);
     }
+    return this.#whenAcknowledged(last, result);
+  }
+
+  /** Resolves with result once every write up to last is acknowledged (at once when it already is). */
+  #whenAcknowledged<T>(last: bigint, result: T): Promise<T> {
     return last <= this.#durableLsn && this.#commitGate === null ? Promise.resolve(result) : this.#durable(last, result);
   }
 
@@ -186,7 +191,7 @@ export class Store<V = Buffer, K = Buffer> {
     } catch (err) {
       return Promise.reject(toKvError(err));
     }
-    return last <= this.#durableLsn && this.#commitGate === null ? Promise.resolve(last) : this.#durable(last, last);
+    return this.#whenAcknowledged(last, last);
   }
 
   #refuse(err: unknown): Promise<never> {
