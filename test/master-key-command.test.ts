@@ -121,4 +121,88 @@ test('kvctl admin rotate-master-key (offline): the old key opens nothing afterwa
   }
 });
 
+async function adminToken(url: string): Promise<string> {
+  const r = await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'admin', password: ADMIN_PASSWORD }) });
+  assert.is(r.status, 200);
+  return ((await r.json()) as { token: string }).token;
+}
+
+test('kvctl --url admin rotate-master-key (online): the server reads its key file again and re-seals; sessions and the next start use the new key', async () => {
+  const dir = tempDir('mkonline');
+  const live = path.join(tempDir('mkonline-keys'), 'master.key');
+  fs.copyFileSync(keyFile, live);
+  fs.chmodSync(live, 0o600);
+  const s = await startKvstored(dir, ['--master-key-file', live]);
+  try {
+    const token = await adminToken(s.url);
+    const kv = (args: string[], env: Record<string, string> = {}) => runCli(KVCTL, ['--url', s.url, ...args], { env: { KVCTL_TOKEN: token, ...env } });
+    // The file still holds the key in use: nothing to do, said so.
+    const same = await kv(['--format', 'json', 'admin', 'rotate-master-key']);
+    assert.is(same.code, 0, same.stderr);
+    const unchanged = JSON.parse(same.stdout) as { rotated: boolean; from: string; to: string };
+    assert.equal([unchanged.rotated, unchanged.from === unchanged.to], [false, true]);
+    // No key travels: key options with --url are a usage error.
+    const sent = await kv(['admin', 'rotate-master-key', '--new-key-file', other]);
+    assert.is(sent.code, 2, sent.stderr);
+    const anonymous = await fetch(`${s.url}/v1/admin/master-key/rotate`, { method: 'POST' });
+    assert.is(anonymous.status, 401);
+    await anonymous.arrayBuffer();
+    // The operator puts the new key in the file, then rotates online.
+    fs.writeFileSync(live, fs.readFileSync(other));
+    const r = await kv(['--format', 'json', 'admin', 'rotate-master-key']);
+    assert.is(r.code, 0, r.stderr);
+    const done = JSON.parse(r.stdout) as { rotated: boolean; from: string; to: string };
+    assert.equal([done.rotated, done.from], [true, unchanged.from]);
+    assert.is.not(done.to, done.from);
+    for (const k of [keyFile, other]) assert.not.match(r.stdout + r.stderr, fs.readFileSync(k, 'utf8').trim());
+    // The running server goes on: the session from before still works, a new login too.
+    const who = await fetch(`${s.url}/v1/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    assert.is(who.status, 200);
+    await who.arrayBuffer();
+    assert.is(await loginStatus(s.url), 200);
+  } finally {
+    assert.is(await s.stop(), 0);
+  }
+  // The old key opens nothing now; the file's new key starts the server.
+  const old = await failedStart(dir, ['--master-key-file', keyFile]);
+  assert.match(old.stderr, 'MASTER_KEY_MISMATCH');
+  const again = await startKvstored(dir, ['--master-key-file', live]);
+  try {
+    assert.is(await loginStatus(again.url), 200);
+  } finally {
+    await again.stop();
+  }
+  const db = await open({ dir, engine: ENGINES[0]! });
+  const auth = await AuthService.open(db);
+  try {
+    assert.ok(auth.listAudit({ limit: 50 }).entries.some((e) => e.action === 'master_key.rotate' && e.actor === 'admin'));
+  } finally {
+    await auth.close();
+    await db.close();
+  }
+});
+
+test('online rotation is refused for a key from the environment (it cannot change while kvstored runs) and without a master key', async () => {
+  const envKey = crypto.randomBytes(32).toString('hex');
+  const s = await startKvstored(tempDir('mkenv'), [], { KVSTORE_MASTER_KEY: envKey });
+  try {
+    const r = await fetch(`${s.url}/v1/admin/master-key/rotate`, { method: 'POST', headers: { authorization: `Bearer ${await adminToken(s.url)}` } });
+    const body = (await r.json()) as { code: string; detail: string };
+    assert.equal([r.status, body.code], [400, 'INVALID_ARGUMENT']);
+    assert.match(body.detail, 'KVSTORE_MASTER_KEY');
+    assert.not.match(JSON.stringify(body), envKey);
+  } finally {
+    await s.stop();
+  }
+  const plain = await startKvstored(tempDir('mknone'));
+  try {
+    const r = await fetch(`${plain.url}/v1/admin/master-key/rotate`, { method: 'POST', headers: { authorization: `Bearer ${await adminToken(plain.url)}` } });
+    const body = (await r.json()) as { code: string };
+    assert.is(body.code, 'MASTER_KEY_REQUIRED');
+    assert.is(r.status, 503);
+  } finally {
+    await plain.stop();
+  }
+});
+
 test.run();

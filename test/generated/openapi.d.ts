@@ -643,6 +643,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/master-key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-seal every catalog secret under the key the server's master key source gives now (master_key_file or master_key_command, read again) */
+        post: operations["rotateMasterKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -915,6 +932,14 @@ export interface components {
         SigningKey: {
             /** @description The id of the new signing key. */
             kid: string;
+        };
+        MasterKeyRotation: {
+            /** @description false: the source still gives the key the catalog is sealed under; nothing changed. */
+            rotated: boolean;
+            /** @description The key id the secrets were sealed under. */
+            from: string;
+            /** @description The key id they are sealed under now. */
+            to: string;
         };
     };
     responses: {
@@ -2519,6 +2544,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SigningKey"];
+                };
+            };
+            307: components["responses"]["Redirect"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rotateMasterKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated, or unchanged when the source still gives the current key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MasterKeyRotation"];
                 };
             };
             307: components["responses"]["Redirect"];

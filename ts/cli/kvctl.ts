@@ -527,7 +527,7 @@ Examples:
     });
 
   addCatalogShowCommands(user, role, audit, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
-  addAdminCommands(program, { dataDir, serverUrl, engine: (cmd) => g(cmd).engine, emit });
+  addAdminCommands(program, { dataDir, serverUrl, engine: (cmd) => g(cmd).engine, emit, apiClient: (cmd, url) => apiClient(cmd, url) });
   addBackupCommands(program, { withBackend: (cmd, fn) => withBackend(cmd, fn), emit });
   addClusterCommands(program, { serverUrl, hasDataDir: (cmd) => dataDir(cmd) !== undefined, apiClient, emit });
   addCompletionCommand(program, (text) => void process.stdout.write(text));

@@ -235,11 +235,20 @@ export const SigningKey = {
   properties: { kid: { type: 'string', description: 'The id of the new signing key.' } },
 } as const;
 
+export const MasterKeyRotation = {
+  $id: 'MasterKeyRotation', type: 'object', required: ['rotated', 'from', 'to'], additionalProperties: false,
+  properties: {
+    rotated: { type: 'boolean', description: 'false: the source still gives the key the catalog is sealed under; nothing changed.' },
+    from: { type: 'string', description: 'The key id the secrets were sealed under.' },
+    to: { type: 'string', description: 'The key id they are sealed under now.' },
+  },
+} as const;
+
 /** Every shared schema of kvstoreRoutes (Health is the root server's: /health, /ready), in the order they are added (a schema's $refs before it). */
 export const SHARED_SCHEMAS: readonly object[] = [
   Problem, Version, Counter, ScanItem, ScanPage, TxnResult, TxnOutcome, Session, WhoAmI, Permission, User, Role, ApiKey, NewApiKey,
   AuditEntry, AuditPage, Settings, Stats, ReplicationStatus, ClusterStatus, Switchover, MemberRemoved, BackupManifest, ArchiveStatus,
-  Checkpoint, ReadIndex, SigningKey,
+  Checkpoint, ReadIndex, SigningKey, MasterKeyRotation,
 ];
 
 /** `{ $ref: 'Name#' }`: a shared schema by its $id. */

@@ -1,6 +1,7 @@
 /** `kvstore-plus-plus/server`: the HTTP API as a fastify plugin, the gRPC server, and the pieces kvstored is made of. */
 export { kvstoreRoutes } from './routes.js';
 export type { KvstoreRoutesOptions, BackupRoutesHooks } from './routes.js';
+export type { MasterKeyReload } from './master-key-route.js';
 export { buildServer } from './server.js';
 export type { BuiltServer, ClusterParts, RouteInfo } from './server.js';
 export type { ClusterControl } from '../cluster/control.js';

@@ -162,6 +162,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   // The route takes any object and AuthService checks it (UNKNOWN_OPTION for a name it does not know): the document says which.
   updateSettings: { errors: [...WRITE, ...JSON_BODY], requestBody: { required: true, description: 'Any subset of the settings.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Settings' } } } } },
   rotateSigningKey: { errors: [...WRITE] },
+  // 400: a key from the environment cannot be read again; 503: no master key (MASTER_KEY_REQUIRED) or its source failed.
+  rotateMasterKey: { errors: [...WRITE] },
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];

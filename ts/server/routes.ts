@@ -25,6 +25,7 @@ import type { Manifest } from '../backup/manifest.js';
 import type { ArchiverStatus } from '../backup/archiver.js';
 import { sendProblem } from './problem.js';
 import type { ReadIndex, ReadSettle } from './routing.js';
+import { type MasterKeyReload, masterKeyRoute } from './master-key-route.js';
 import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
 import { commonPrefix } from './scan-page.js';
@@ -62,6 +63,8 @@ export interface KvstoreRoutesOptions {
    * default location), `GET /admin/archive` shows the WAL archiver. Omitted: no such routes.
    */
   backup?: BackupRoutesHooks | undefined;
+  /** kvstored's master key source, read again by `POST /admin/master-key/rotate` (master-key-route.ts). Omitted: no master key; the route answers MASTER_KEY_REQUIRED. */
+  masterKey?: MasterKeyReload | undefined;
 }
 
 const SETTLED: ReadSettle = () => Promise.resolve();
@@ -92,7 +95,7 @@ declare module 'fastify' {
 }
 
 /** KvstoreRoutesOptions plus what fastify's register() passes through (prefix, logLevel, logSerializers). */
-const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'routing', 'cluster', 'backup', 'prefix', 'logLevel', 'logSerializers'];
+const PLUGIN_OPTIONS = ['store', 'auth', 'metrics', 'loginRateLimit', 'rateLimit', 'limits', 'replication', 'routing', 'cluster', 'backup', 'masterKey', 'prefix', 'logLevel', 'logSerializers'];
 const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 const MAX_BATCH = 1000;
 
@@ -580,6 +583,7 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
     admin.get('/settings', { schema: op('getSettings', 'catalog', 'Authentication settings', { response: settings }) }, async () => a.getSettings());
     admin.patch('/settings', { schema: op('updateSettings', 'catalog', 'Change authentication settings (any subset)', { body: { type: 'object' }, response: settings }) }, async (request) => a.updateSettings(request.body as never, ctx(request)));
     admin.post('/signing-keys/rotate', { schema: op('rotateSigningKey', 'catalog', 'Rotate the session signing key (older tokens verify until they expire)', { response: { 200: json('The new key', S.SigningKey) } }) }, async (request) => a.rotateSigningKey(ctx(request)));
+    masterKeyRoute(admin, a, opts.masterKey, ctx);
   }
 };
 

@@ -21,6 +21,7 @@ import { parseTrustProxy } from './trust-proxy.js';
 import { metricsGuard } from './metrics-auth.js';
 import { problemClientErrorHandler, problemFrameworkErrors } from './client-errors.js';
 import { type BackupRoutesHooks, kvstoreRoutes } from './routes.js';
+import { masterKeyReload } from './master-key-source.js';
 import type { ReplicationNode } from '../replication/node.js';
 import type { ClusterControl } from '../cluster/control.js';
 import type { ClusterView } from './cluster-view.js';
@@ -203,7 +204,7 @@ export async function buildServer(config: ServerConfig, store: Store, auth: Auth
       if (await router.routeWrite(request, reply)) return reply;
       return undefined;
     });
-    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control, backup });
+    await v1.register(kvstoreRoutes, { store, auth, metrics, limits, replication: replication ? { node: replication, closing } : undefined, routing: router, cluster: cluster?.control, backup, masterKey: masterKeyReload(config) });
   }, { prefix: '/v1' });
   return {
     app, routes, metrics, limits, router,
