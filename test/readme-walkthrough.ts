@@ -10,13 +10,14 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { repoRoot, tempDir } from './helpers.js';
 
-/** The first ```sh block after the heading line `## <title>`. */
-export function readmeBlock(title: string): string {
+/** The first ```sh block after the heading line `## <title>` (or `### <title>` with level 3). */
+export function readmeBlock(title: string, level: 2 | 3 = 2): string {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const at = readme.indexOf(`\n## ${title}\n`);
-  assert.ok(at >= 0, `the README has a "## ${title}" section`);
+  const heading = `${'#'.repeat(level)} ${title}`;
+  const at = readme.indexOf(`\n${heading}\n`);
+  assert.ok(at >= 0, `the README has a "${heading}" section`);
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
-  assert.ok(block, `the "## ${title}" section has a sh block`);
+  assert.ok(block, `the "${heading}" section has a sh block`);
   return block[1]!;
 }
 
