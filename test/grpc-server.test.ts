@@ -189,6 +189,61 @@ test('Watch: a first message with from_version, then one message per record; no 
   assert.equal([zero.status, zero.code], [grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT']);
 });
 
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+test('Watch: a caller that stops reading is cut with RESOURCE_EXHAUSTED / WATCH_LAGGED naming where to resume; the server does not grow with the writes', async () => {
+  const pid = s.child.pid!;
+  const http = connect({ url: s.url, token: admin });
+  const value = 'x'.repeat(1000);
+  const BATCHES = 60; // 60 × 500 events of 1 KB = 30 MB
+  /** Writes 30 MB in batches; the server's RSS growth over it (peak − start). */
+  const write = async (tag: string): Promise<number> => {
+    const rss0 = rssOf(pid);
+    let peak = rss0;
+    for (let b = 0; b < BATCHES; b++) {
+      await http.batch(Array.from({ length: 500 }, (_, i) => ({ type: 'put' as const, key: `gslow/${tag}/${b}/${i}`, value })));
+      peak = Math.max(peak, rssOf(pid));
+    }
+    return peak - rss0;
+  };
+  try {
+    // The same writes with no watcher first: what the server grows by anyway.
+    await write('warm');
+    const baseline = await write('base');
+    const m = new grpc.Metadata();
+    m.add('authorization', `Bearer ${admin}`);
+    const stream = (c.kv.Watch as (r: Any, m: grpc.Metadata) => grpc.ClientReadableStream<Any>)({ prefix: key('gslow/'), maxQueue: 1000 }, m);
+    let received = 0;
+    let failure: grpc.ServiceError | null = null;
+    const ended = new Promise<void>((resolve) => {
+      stream.on('error', (err: grpc.ServiceError) => ((failure = err), resolve()));
+      stream.on('end', () => resolve());
+    });
+    await new Promise<void>((resolve) => stream.once('data', () => ((received = 1), resolve())));
+    // The first message is in: the watch is in place. From now on this caller reads nothing.
+    stream.pause();
+    const growth = await write('watched');
+    stream.on('data', () => void received++);
+    stream.resume();
+    const timer = setTimeout(() => stream.cancel(), 20_000);
+    await ended;
+    clearTimeout(timer);
+    const err = failure as grpc.ServiceError | null;
+    assert.ok(err, 'the stream ends with an error');
+    assert.equal([err!.code, errorCodeOf(err!.metadata)], [grpc.status.RESOURCE_EXHAUSTED, 'WATCH_LAGGED']);
+    const resume = /fromVersion (\d+)/.exec(err!.details);
+    assert.ok(resume && BigInt(resume[1]!) > 0n, `the message names the version to resume from: ${err!.details}`);
+    console.log(`  server RSS growth over 30 MB of writes: ${Math.round(baseline / 1e6)} MB unwatched, ${Math.round(growth / 1e6)} MB through a gRPC watch nobody read (${received} messages delivered before the cut at ${resume![1]})`);
+    assert.ok(growth - baseline < 40e6, `a watch nobody read grew the server by ${Math.round((growth - baseline) / 1e6)} MB more than no watch`);
+    assert.ok(received < BATCHES, `the server delivered ${received} of ${BATCHES} batches to a caller that read nothing`);
+  } finally {
+    await http.close();
+  }
+});
+
 test('metrics: gRPC calls by service, method and code; storage operations in the same series as HTTP', async () => {
   const before = await (await fetch(`${s.url}/metrics`)).text();
   const count = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
