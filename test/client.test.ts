@@ -167,7 +167,11 @@ redirects('login() returns a token connect() takes, over either wire; a wrong pa
     const st = await c.stats();
     assert.is(typeof st.nextLsn, 'bigint');
     assert.ok(st.catalogKeys > 0 && st.keys >= st.catalogKeys);
+    const t0 = Date.now();
     assert.is(typeof (await c.checkpoint()).redoLsn, 'bigint');
+    const after = await c.stats();
+    assert.type(after.lastCheckpointTimeMs, 'number', url);
+    assert.ok(after.lastCheckpointTimeMs >= t0 - 1000 && after.lastCheckpointTimeMs <= Date.now() + 1000, `${url}: the checkpoint's time`);
     await c.close();
     assert.is(await codeOf(() => login({ url, name: 'admin', password: 'wrong' })), 'AUTH_FAILED');
   }

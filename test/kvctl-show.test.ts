@@ -84,6 +84,28 @@ test('the export route is admin only', async () => {
   assert.is(r.status, 403);
 });
 
+test('status over --url: the WAL size and the last checkpoint time, as the server has them', async () => {
+  const stat = async (): Promise<{ walBytes: number; lastCheckpointLsn: string; lastCheckpointTime: string | null }> =>
+    JSON.parse(ok(await kv(['status', '--format', 'json'])).stdout) as { walBytes: number; lastCheckpointLsn: string; lastCheckpointTime: string | null };
+  const before = await stat();
+  assert.type(before.walBytes, 'number');
+  assert.ok(before.walBytes > 0, 'the catalog writes are in the WAL');
+  // A fresh directory has had no checkpoint yet: no time (not a made-up one).
+  if (before.lastCheckpointLsn === '0') assert.is(before.lastCheckpointTime, null);
+  await h.db.put('status/k', 'v');
+  const t0 = Date.now();
+  ok(await kv(['checkpoint']));
+  const after = await stat();
+  assert.ok(after.lastCheckpointTime !== null, JSON.stringify(after));
+  const t = Date.parse(after.lastCheckpointTime);
+  assert.ok(t >= t0 - 1000 && t <= Date.now() + 1000, `checkpoint time ${after.lastCheckpointTime} is now`);
+  assert.ok(BigInt(after.lastCheckpointLsn) > BigInt(before.lastCheckpointLsn));
+  // The same figures the store reports, not the client's clock.
+  const s = h.db.stats();
+  assert.is(after.lastCheckpointTime, new Date(s.lastCheckpointTimeMs).toISOString());
+  assert.is(after.lastCheckpointLsn, String(s.lastCheckpointLsn));
+});
+
 test('on a data directory too, and status shows WAL size and the last checkpoint time', async () => {
   const dir = tempDir('kvshow');
   const local = (args: string[], input = ''): Promise<Run> => runCli(KVCTL, ['--data-dir', dir, ...args], { input, env: { KVCTL_CONFIG_DIR: tempDir('cfg') } });

@@ -247,6 +247,21 @@ for (const engine of ENGINES) {
       assert.ok(version > db.getEntry('b')!.version);
     });
 
+    test("stats: the last checkpoint's wall-clock time, 0 before the first, kept across a reopen", async () => {
+      assert.is(db.stats().lastCheckpointTimeMs, 0);
+      await db.put('a', '1');
+      const t0 = Date.now();
+      await db.checkpoint();
+      const t = db.stats().lastCheckpointTimeMs;
+      assert.ok(t >= t0 - 1000 && t <= Date.now() + 1000, `${t} is the wall clock, not the store's clock (${now})`);
+      await reopen();
+      assert.is(db.stats().lastCheckpointTimeMs, t, 'read back from the control file');
+      await new Promise((r) => setTimeout(r, 5));
+      await db.put('b', '2');
+      await db.checkpoint();
+      assert.ok(db.stats().lastCheckpointTimeMs > t);
+    });
+
     test('a checkpoint taken while writes continue restores exactly the final state', async () => {
       // Thousands of entries per shard, so the native engine copies each shard in several
       // slices while puts, overwrites and deletes land between them.

@@ -528,6 +528,7 @@ Napi::Value EngineHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("walBytes", Napi::Number::New(env, static_cast<double>(st.wal_bytes)));
   o.Set("walSegments", Napi::Number::New(env, static_cast<double>(st.wal_segments)));
   o.Set("lastCheckpointLsn", Napi::BigInt::New(env, st.last_checkpoint_lsn));
+  o.Set("lastCheckpointTimeMs", Napi::Number::New(env, static_cast<double>(st.last_checkpoint_time_ms)));
   o.Set("checkpoints", Napi::Number::New(env, static_cast<double>(st.checkpoints)));
   o.Set("fsyncs", Napi::Number::New(env, static_cast<double>(st.fsyncs)));
   o.Set("maxGroupCommit", Napi::Number::New(env, static_cast<double>(st.max_group_commit)));

@@ -107,6 +107,7 @@ EngineStats Engine::Stats() const {
     st.wal_segments = segments_.size();
   }
   st.last_checkpoint_lsn = last_checkpoint_lsn_.load();
+  st.last_checkpoint_time_ms = last_checkpoint_time_ms_.load();
   st.checkpoints = checkpoints_.load();
   st.fsyncs = fsyncs_.load();
   st.max_group_commit = max_group_commit_.load();

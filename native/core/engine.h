@@ -112,6 +112,7 @@ struct EngineStats {
   uint64_t wal_bytes = 0;
   uint64_t wal_segments = 0;
   uint64_t last_checkpoint_lsn = 0;
+  uint64_t last_checkpoint_time_ms = 0;  // wall clock of that checkpoint (control file); 0 = none yet
   uint64_t checkpoints = 0;
   uint64_t fsyncs = 0;
   uint64_t max_group_commit = 0;
@@ -430,6 +431,7 @@ class Engine {
   std::mutex checkpoint_mu_;  // one checkpoint at a time
   std::atomic<bool> checkpoint_running_{false};
   std::atomic<uint64_t> last_checkpoint_lsn_{0};
+  std::atomic<uint64_t> last_checkpoint_time_ms_{0};
   std::atomic<uint64_t> checkpoints_{0};
   std::mutex ckpt_thread_mu_;
   std::condition_variable ckpt_cv_;

@@ -99,6 +99,7 @@ Status Engine::Checkpoint(int64_t now, uint64_t* redo_out) {
   s = WriteControl(options_.dir, control);
   if (!s.ok()) return s;
   last_checkpoint_lsn_ = redo;
+  last_checkpoint_time_ms_ = control.checkpoint_time_ms;
   checkpoints_++;
   s = DropBefore(redo);
   if (!s.ok()) return s;

@@ -22,6 +22,7 @@ Status Engine::Recover(std::vector<LogLine>* logs) {
   if (have_control) {
     redo = control.redo_lsn;
     last_checkpoint_lsn_ = redo;
+    last_checkpoint_time_ms_ = control.checkpoint_time_ms;
     s = LoadSnapshot(base_dir_, redo, [this](std::string_view k, std::string_view v, uint64_t version,
                                              uint64_t expires_at) {
       uint64_t h = HashKey(k);

@@ -837,6 +837,12 @@ export interface components {
             catalogKeys: number;
             nextLsn?: string;
             durableLsn?: string;
+            /** @description Bytes of WAL on disk. */
+            walBytes?: number;
+            walSegments?: number;
+            lastCheckpointLsn?: string;
+            /** @description When the last checkpoint was taken (its control file), ms since the epoch; 0 before the first. */
+            lastCheckpointTimeMs?: number;
             memory: {
                 [key: string]: unknown;
             };

@@ -163,7 +163,7 @@ export class RemoteBackend implements Backend {
     const r = JSON.parse(ready.body.toString('utf8') || '{}') as { status?: string; engine?: string; auth?: boolean };
     const s = await this.api.json<{
       engine: string; durability: string; keys: number; nextLsn: string; durableLsn: string; walBytes: number; walSegments: number;
-      lastCheckpointLsn: string; checkpoints: number; fsyncs: number; maxGroupCommit: number; expired: number; catalogKeys?: number;
+      lastCheckpointLsn: string; lastCheckpointTimeMs?: number; checkpoints: number; fsyncs: number; maxGroupCommit: number; expired: number; catalogKeys?: number;
       memory: { rss: number; heapUsed: number; external: number };
     }>('GET', '/v1/admin/stats');
     return {
@@ -181,7 +181,8 @@ export class RemoteBackend implements Backend {
       walBytes: s.walBytes,
       walSegments: s.walSegments,
       lastCheckpointLsn: s.lastCheckpointLsn,
-      lastCheckpointTime: null,
+      // ms since the epoch, 0 before the first checkpoint; an older server does not say
+      lastCheckpointTime: s.lastCheckpointTimeMs ? new Date(s.lastCheckpointTimeMs).toISOString() : null,
       checkpoints: s.checkpoints,
       fsyncs: s.fsyncs,
       maxGroupCommit: s.maxGroupCommit,

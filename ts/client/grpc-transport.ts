@@ -173,14 +173,14 @@ export class GrpcTransport implements Transport {
   }
 
   async stats(): Promise<RemoteStats> {
-    type S = Record<'keys' | 'catalogKeys' | 'nextLsn' | 'durableLsn' | 'flushedLsn' | 'appliedLsn' | 'walBytes' | 'walSegments' | 'lastCheckpointLsn' | 'checkpoints' | 'fsyncs' | 'maxGroupCommit' | 'fsyncMicros' | 'groupRecords' | 'expired', string>
+    type S = Record<'keys' | 'catalogKeys' | 'nextLsn' | 'durableLsn' | 'flushedLsn' | 'appliedLsn' | 'walBytes' | 'walSegments' | 'lastCheckpointLsn' | 'lastCheckpointTimeMs' | 'checkpoints' | 'fsyncs' | 'maxGroupCommit' | 'fsyncMicros' | 'groupRecords' | 'expired', string>
       & { engine: string; durability: string; role: string; fsyncBuckets: string[]; groupBuckets: string[] };
     const s = await this.#call<S>((md, o, cb) => this.#admin.Stats({}, md, o, cb));
     return {
       engine: s.engine as RemoteStats['engine'], durability: s.durability as RemoteStats['durability'], keys: Number(s.keys), catalogKeys: Number(s.catalogKeys),
       nextLsn: BigInt(s.nextLsn), durableLsn: BigInt(s.durableLsn), flushedLsn: BigInt(s.flushedLsn), appliedLsn: BigInt(s.appliedLsn),
       role: s.role === 'standby' ? 'standby' : 'primary', walBytes: Number(s.walBytes), walSegments: Number(s.walSegments),
-      lastCheckpointLsn: BigInt(s.lastCheckpointLsn), checkpoints: Number(s.checkpoints), fsyncs: Number(s.fsyncs), maxGroupCommit: Number(s.maxGroupCommit),
+      lastCheckpointLsn: BigInt(s.lastCheckpointLsn), lastCheckpointTimeMs: Number(s.lastCheckpointTimeMs), checkpoints: Number(s.checkpoints), fsyncs: Number(s.fsyncs), maxGroupCommit: Number(s.maxGroupCommit),
       fsyncBuckets: s.fsyncBuckets.map(Number), fsyncMicros: Number(s.fsyncMicros), groupBuckets: s.groupBuckets.map(Number), groupRecords: Number(s.groupRecords),
       expired: Number(s.expired),
     };

@@ -84,6 +84,8 @@ export interface EngineStats {
   walBytes: number;
   walSegments: number;
   lastCheckpointLsn: bigint;
+  /** Wall-clock time of the last checkpoint (from the control file), ms since the epoch; 0 before the first. */
+  lastCheckpointTimeMs: number;
   checkpoints: number;
   fsyncs: number;
   /** Largest number of records one fdatasync covered. */

@@ -182,6 +182,8 @@ const open = (id: string, description: string, properties: Record<string, object
 
 export const Stats = open('Stats', "The store's counters (every 64-bit figure a decimal string), the process's memory, and authentication's counters (null with auth off). More fields may appear.", {
   engine: { type: 'string', enum: ['native', 'js'] }, keys: { type: 'integer' }, catalogKeys: { type: 'integer' }, nextLsn: decimal, durableLsn: decimal,
+  walBytes: { type: 'integer', description: 'Bytes of WAL on disk.' }, walSegments: { type: 'integer' }, lastCheckpointLsn: decimal,
+  lastCheckpointTimeMs: { type: 'integer', description: 'When the last checkpoint was taken (its control file), ms since the epoch; 0 before the first.' },
   memory: { type: 'object', additionalProperties: true }, auth: { type: ['object', 'null'], additionalProperties: true },
 }, ['engine', 'keys', 'catalogKeys', 'memory', 'auth']);
 

@@ -42,6 +42,7 @@ export interface ServerConfig {
   accessLog: boolean;
   metrics: boolean;
   metricsAuth: 'none' | 'token';
+  auditStream: 'none' | 'stdout' | 'stderr';
   replicaOf: string | undefined;
   standbyId: string | undefined;
   replicationApiKey: string | undefined;
@@ -123,6 +124,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'accessLog', kind: 'bool', default: false, help: 'log every request and response (method, URL, status, time; never bodies or credentials)' },
   { name: 'metrics', kind: 'bool', default: true, help: 'serve Prometheus metrics at /metrics' },
   { name: 'metricsAuth', kind: ['none', 'token'], default: 'none', help: '/metrics open (none) or only for an API key or session of a user with the monitor or admin role (token); /health and /ready stay open' },
+  { name: 'auditStream', kind: ['none', 'stdout', 'stderr'], default: 'none', help: 'also write every audit record this node commits as one JSON line ({"type":"audit",...}) to stdout or stderr, for a SIEM shipper; never passwords, tokens or key secrets' },
   {
     name: 'replicaOf', kind: 'string', default: undefined,
     section: 'Replication (docs/replication.md)\n'
@@ -319,6 +321,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.cluster !== undefined || config.etcd !== undefined || config.nodeId !== undefined || config.advertiseUrl !== undefined) checkCluster(config);
   if (config.tlsRequireClientCert && (!config.tlsCa || !config.tlsCert)) {
     throw new KvError('INVALID_ARGUMENT', 'config: tls_require_client_cert needs tls_ca, tls_cert and tls_key');
+  }
+  if (config.auditStream !== 'none' && !config.auth) {
+    throw new KvError('INVALID_ARGUMENT', `config: audit_stream = ${config.auditStream} needs authentication on (with auth off there is no audit log to stream)`);
   }
   if (config.backupSchedule !== undefined) {
     parseInterval(config.backupSchedule);

@@ -186,7 +186,7 @@ export function grpcServices(unary: Unary, deps: GrpcDeps, streaming: Streaming)
       const n = (v: number | bigint): string => String(v);
       return {
         engine: s.engine, durability: s.durability, keys: n(s.keys), catalogKeys: n(systemView(store).count()), nextLsn: n(s.nextLsn), durableLsn: n(s.durableLsn),
-        walBytes: n(s.walBytes), walSegments: n(s.walSegments), lastCheckpointLsn: n(s.lastCheckpointLsn), checkpoints: n(s.checkpoints), fsyncs: n(s.fsyncs),
+        walBytes: n(s.walBytes), walSegments: n(s.walSegments), lastCheckpointLsn: n(s.lastCheckpointLsn), lastCheckpointTimeMs: n(s.lastCheckpointTimeMs), checkpoints: n(s.checkpoints), fsyncs: n(s.fsyncs),
         maxGroupCommit: n(s.maxGroupCommit), fsyncBuckets: s.fsyncBuckets.map(n), fsyncMicros: n(s.fsyncMicros), groupBuckets: s.groupBuckets.map(n),
         groupRecords: n(s.groupRecords), expired: n(s.expired), flushedLsn: n(s.flushedLsn), appliedLsn: n(s.appliedLsn), role: s.role,
       };

@@ -11,6 +11,7 @@ import { open } from '../store/store.js';
 import { type ServerConfig, helpText, loadConfig } from './config.js';
 import { packageVersion } from '../version.js';
 import { masterKeyFromConfig } from './master-key-source.js';
+import { auditStreamSink } from './audit-stream.js';
 
 type MasterKey = Awaited<ReturnType<typeof masterKeyFromConfig>>;
 import { type RunningGrpc, startGrpcServer } from './grpc-server.js';
@@ -100,7 +101,8 @@ async function startInstance(config: ServerConfig, o: InstanceOptions): Promise<
     // A standby's catalog comes from its primary: wait until replication has delivered it.
     if (standby && config.auth) await catalogArrived(store, node, (m) => process.stderr.write(`kvstored: ${m}\n`));
     if (config.auth) {
-      auth = await AuthService.open(store, o.masterKey === undefined ? {} : { masterKey: o.masterKey });
+      const auditSink = auditStreamSink(config.auditStream);
+      auth = await AuthService.open(store, { ...(o.masterKey === undefined ? {} : { masterKey: o.masterKey }), ...(auditSink ? { auditSink } : {}) });
       if (!standby) try {
         const first = await auth.createFirstAdmin({ name: config.adminUser, ...(o.adminPassword === undefined ? {} : { password: o.adminPassword }) }, { actor: 'kvstored' });
         if (first.generatedPassword) generated = { name: first.name, password: first.generatedPassword };

@@ -27,7 +27,7 @@ import type { Table } from './table.js';
  * naming it. `beforeControl` runs between the two: the engine syncs the WAL through every
  * record the copy could have seen (see js-engine.ts runCheckpoint).
  */
-export async function writeCheckpoint(dir: string, table: Table, redo: bigint, now: number, beforeControl: () => Promise<void>): Promise<void> {
+export async function writeCheckpoint(dir: string, table: Table, redo: bigint, now: number, beforeControl: () => Promise<void>): Promise<number> {
   const baseDir = path.join(dir, 'base');
   const final = path.join(baseDir, snapshotName(redo));
   const tmp = final + '.tmp';
@@ -82,7 +82,8 @@ export async function writeCheckpoint(dir: string, table: Table, redo: bigint, n
   await fs.promises.rename(tmp, final);
   await fsyncDir(baseDir);
   await beforeControl();
-  const control = encodeControl({ catalogVersion: 0, redoLsn: redo, checkpointTimeMs: Date.now() });
+  const checkpointTimeMs = Date.now();
+  const control = encodeControl({ catalogVersion: 0, redoLsn: redo, checkpointTimeMs });
   const ctmp = path.join(dir, 'control.tmp');
   await fs.promises.writeFile(ctmp, control, { mode: 0o600 });
   const cfh = await fs.promises.open(ctmp, 'r+');
@@ -95,6 +96,7 @@ export async function writeCheckpoint(dir: string, table: Table, redo: bigint, n
       await fs.promises.unlink(path.join(baseDir, n));
     }
   }
+  return checkpointTimeMs;
 }
 
 async function crcOfFile(fh: fs.promises.FileHandle, length: number): Promise<number> {

@@ -77,6 +77,7 @@ export class JsEngine implements Engine {
   private readonly wal: WalWriter;
   private checkpointing: Promise<bigint> | null = null;
   private lastCheckpointLsn: bigint;
+  private lastCheckpointTimeMs: number;
   private checkpoints = 0;
   /** The caller's clock as last seen by a write: automatic checkpoints use it for TTL. */
   private lastNow = 0;
@@ -101,6 +102,7 @@ export class JsEngine implements Engine {
       this.appliedLsn = r.nextLsn - 1n;
       this.durableLsn = r.nextLsn - 1n;
       this.lastCheckpointLsn = r.lastCheckpointLsn;
+      this.lastCheckpointTimeMs = r.lastCheckpointTimeMs;
       this.lastFlushed = r.nextLsn - 1n;
       this.wal = new WalWriter(cfg, walDir, r, {
         durable: (last) => this.groupDurable(last),
@@ -428,7 +430,7 @@ export class JsEngine implements Engine {
     // snapshot becomes the recovery base, the WAL must hold (synced) every record the copy
     // could have seen; else a crash loses such a key's older value too (not a prefix).
     // Under `always` the table holds only synced records and this returns at once.
-    await writeCheckpoint(this.cfg.dir, this.table, redo, now, () => this.wal.syncThrough(this.appliedLsn));
+    this.lastCheckpointTimeMs = await writeCheckpoint(this.cfg.dir, this.table, redo, now, () => this.wal.syncThrough(this.appliedLsn));
     await this.wal.dropBefore(redo);
     this.lastCheckpointLsn = redo;
     this.checkpoints++;
@@ -450,6 +452,7 @@ export class JsEngine implements Engine {
       walBytes: w.walBytes,
       walSegments: w.segments.length,
       lastCheckpointLsn: this.lastCheckpointLsn,
+      lastCheckpointTimeMs: this.lastCheckpointTimeMs,
       checkpoints: this.checkpoints,
       fsyncs: w.fsyncs,
       maxGroupCommit: w.maxGroupCommit,

@@ -32,6 +32,8 @@ export interface Recovered {
   nextLsn: bigint;
   /** The redo LSN of the checkpoint loaded (0n: none). */
   lastCheckpointLsn: bigint;
+  /** Its control file's checkpoint time, ms since the epoch (0: none). */
+  lastCheckpointTimeMs: number;
   /** First LSNs of the segments on disk, ascending. */
   segments: bigint[];
   walBytes: number;
@@ -43,6 +45,7 @@ export function recover(cfg: EngineConfig, table: Table, onLog: LogCallback): Re
   const baseDir = path.join(cfg.dir, 'base');
   let redo = 1n;
   let lastCheckpointLsn = 0n;
+  let lastCheckpointTimeMs = 0;
   const controlPath = path.join(cfg.dir, 'control');
   if (fs.existsSync(controlPath)) {
     let control;
@@ -53,6 +56,7 @@ export function recover(cfg: EngineConfig, table: Table, onLog: LogCallback): Re
     }
     redo = control.redoLsn;
     lastCheckpointLsn = redo;
+    lastCheckpointTimeMs = control.checkpointTimeMs;
     loadSnapshot(path.join(baseDir, snapshotName(redo)), redo, table);
   }
   let stopReplay = false;
@@ -141,7 +145,7 @@ export function recover(cfg: EngineConfig, table: Table, onLog: LogCallback): Re
       fs.closeSync(fd);
     }
   }
-  return { nextLsn: expected !== null && expected > redo ? expected : redo, lastCheckpointLsn, segments, walBytes };
+  return { nextLsn: expected !== null && expected > redo ? expected : redo, lastCheckpointLsn, lastCheckpointTimeMs, segments, walBytes };
 }
 
 function loadSnapshot(file: string, redo: bigint, table: Table): void {

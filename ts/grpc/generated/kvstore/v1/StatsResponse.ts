@@ -39,6 +39,10 @@ export interface StatsResponse {
   'flushedLsn'?: (number | string | Long);
   'appliedLsn'?: (number | string | Long);
   'role'?: (string);
+  /**
+   * When the last checkpoint was taken (its control file), ms since the epoch; 0 before the first.
+   */
+  'lastCheckpointTimeMs'?: (number | string | Long);
 }
 
 /**
@@ -78,4 +82,8 @@ export interface StatsResponse__Output {
   'flushedLsn': (string);
   'appliedLsn': (string);
   'role': (string);
+  /**
+   * When the last checkpoint was taken (its control file), ms since the epoch; 0 before the first.
+   */
+  'lastCheckpointTimeMs': (string);
 }
