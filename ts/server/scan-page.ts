@@ -4,8 +4,18 @@
  * holds exactly `limit` entries; the next page starts after its last key (before it, in
  * reverse), so a client that passes the cursor back sees every key once, in order, even
  * while keys are written between pages (a key written behind the cursor is not seen).
+ *
+ * Filtered by permission (docs/auth.md, "Scans"): with `within` (the prefixes the caller may
+ * see, from AuthService.authorizeScan), the page reads those prefixes' parts of the range
+ * only, in order, so hidden keys are never read, never counted and never become a cursor: the
+ * cursor is the last key of the page, a key the caller was shown. A page is still full
+ * whenever more visible keys follow. Work per page: at most limit + 1 entries read, plus one
+ * engine seek per granted prefix that overlaps the rest of the range.
  */
+import { KvError } from '../errors.js';
+import type { Action, AuthService, Principal } from '../auth/service.js';
 import { type Store } from '../store/store.js';
+import { prefixEnd } from '../store/keys.js';
 
 export const MAX_SCAN_PAGE = 1000;
 export const DEFAULT_SCAN_PAGE = 100;
@@ -28,19 +38,81 @@ export interface ScanPage {
   last?: Buffer;
 }
 
-export function scanPage(store: Store, q: ScanPageRequest): ScanPage {
+const bound = (b: Uint8Array | string | undefined): Buffer | undefined => (b === undefined || b.length === 0 ? undefined : Buffer.from(b as Uint8Array));
+
+/** Whether the keys under `prefix` meet [lo, hi) (undefined: unbounded). */
+function overlaps(prefix: Buffer, lo: Buffer | undefined, hi: Buffer | undefined): boolean {
+  if (hi !== undefined && Buffer.compare(prefix, hi) >= 0) return false;
+  const pend = prefixEnd(prefix);
+  return lo === undefined || pend === null || Buffer.compare(pend, lo) > 0;
+}
+
+/**
+ * The granted prefixes (sorted, prefix-free) that meet the request's range, in scan order.
+ * Empty when none does: the caller can see no key of this range, whatever it holds.
+ */
+export function prefixesInRange(within: readonly Buffer[], q: Omit<ScanPageRequest, 'limit' | 'reverse'> & { reverse?: boolean }): Buffer[] {
+  let lo = bound(q.start);
+  let hi = bound(q.end);
+  const p = bound(q.prefix);
+  if (p !== undefined) {
+    if (lo === undefined || Buffer.compare(p, lo) > 0) lo = p;
+    const pend = prefixEnd(p);
+    if (pend !== null && (hi === undefined || Buffer.compare(pend, hi) < 0)) hi = pend;
+  }
+  if (q.after) {
+    if (q.reverse) hi = hi === undefined || Buffer.compare(q.after, hi) < 0 ? q.after : hi;
+    else {
+      const next = Buffer.concat([q.after, ZERO]);
+      lo = lo === undefined || Buffer.compare(next, lo) > 0 ? next : lo;
+    }
+  }
+  const out = within.filter((w) => overlaps(w, lo, hi));
+  return q.reverse ? out.reverse() : out;
+}
+
+/** One page; with `within`, only keys under those prefixes (see the file comment). */
+export function scanPage(store: Store, q: ScanPageRequest, within?: readonly Buffer[]): ScanPage {
   let start = q.start;
   let end = q.end;
   if (q.after) {
     if (q.reverse) end = q.after;
     else start = Buffer.concat([q.after, ZERO]);
   }
+  const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), reverse: q.reverse };
+  // Each part is one prefix: the request's own, or a granted one that meets the range; the
+  // two prefix ranges meet, so one prefix extends the other, and the longer is their meet.
+  // The store cuts each part to [start, end).
+  const own = bound(q.prefix);
+  const parts: Array<Uint8Array | string | undefined> = within === undefined
+    ? [q.prefix]
+    : prefixesInRange(within, q).map((w) => (own !== undefined && own.length > w.length ? own : w));
   const items: Array<[Buffer, Buffer]> = [];
-  for (const [k, v] of store.scan({ ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), limit: q.limit + 1, reverse: q.reverse })) {
-    if (items.length === q.limit) return { items, last: items[items.length - 1]![0] };
-    items.push([k, v]);
+  for (const prefix of parts) {
+    for (const [k, v] of store.scan({ ...range, ...(prefix !== undefined ? { prefix } : {}), limit: q.limit + 1 - items.length })) {
+      if (items.length === q.limit) return { items, last: items[items.length - 1]![0] };
+      items.push([k, v]);
+    }
   }
   return { items };
+}
+
+/**
+ * What a scan may see, for scanPage's `within`: the prefixes under `scope` on which the
+ * caller holds every one of `actions` (scan; scan and read with values) and that meet the
+ * requested range, by AuthService.authorizeScan, the one rule of every entry point;
+ * undefined with auth off (null): every key but `_sys.`. Throws AUTH_FAILED for a principal
+ * that no longer stands, PERMISSION_DENIED when no key of the range could be visible (decided
+ * from the grants alone, so it says nothing about which keys exist). The cursor plays no part
+ * here: a later page of an allowed scan is never refused, at worst empty.
+ */
+export function scanAccess(auth: AuthService | null, principal: Principal | null | undefined, actions: readonly Action[], scope: Uint8Array | string, q: ScanPageRequest): Buffer[] | undefined {
+  if (auth === null) return undefined;
+  const d = auth.authorizeScan(principal, actions, scope);
+  if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
+  const within = d.allow ? prefixesInRange(d.prefixes ?? [], { ...q, after: undefined, reverse: false }) : [];
+  if (within.length === 0) throw new KvError('PERMISSION_DENIED', `${actions.join(' and ')} denied: no role of ${principal?.user ?? 'this principal'} grants ${actions.join(' and ')} on any key in this range`);
+  return within;
 }
 
 /** The key prefix a scan is authorized on: its prefix, else the common prefix of start and end, else everything (''). */
