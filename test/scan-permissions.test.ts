@@ -213,6 +213,31 @@ for (const engine of ENGINES) {
     });
   }
 
+  test('an API key scans with its own roles: the subset it was given, filtered the same way', async () => {
+    const { token } = await auth.createApiKey('ann', { name: 'e-only', roles: ['more'] });
+    const r = await server.app.inject({ method: 'GET', url: '/v1/kv', query: { prefix: 'app/', values: 'true' }, headers: { 'x-api-key': token } });
+    assert.is(r.statusCode, 200, r.body);
+    assert.equal(r.json<{ items: Array<{ key: string }> }>().items.map((it) => it.key), ['app/e', 'app/e/0', 'app/e1']);
+    const refused = await server.app.inject({ method: 'GET', url: '/v1/kv', query: { prefix: 'app/a/' }, headers: { 'x-api-key': token } });
+    assert.is(refused.statusCode, 403, 'app/a/ is granted to ann, not to this key');
+  });
+
+  test('gRPC Watch refuses a range no read grant meets, as GET /v1/watch does; a range it meets streams', async () => {
+    const watch = (prefix: string): Promise<{ first?: unknown; status: number; code: string | undefined }> => new Promise((resolve) => {
+      const md = new grpc.Metadata();
+      md.add('authorization', `Bearer ${ann}`);
+      const stream = (kv.Watch as (r: unknown, m: grpc.Metadata) => grpc.ClientReadableStream<unknown>)({ prefix: Buffer.from(prefix) }, md);
+      const timer = setTimeout(() => stream.cancel(), 5_000);
+      stream.once('data', (d: unknown) => (clearTimeout(timer), stream.cancel(), resolve({ first: d, status: 0, code: undefined })));
+      stream.once('error', (err: grpc.ServiceError) => (clearTimeout(timer), resolve({ status: err.code, code: errorCodeOf(err.metadata) })));
+    });
+    const denied = await watch('other/');
+    assert.equal([denied.status, denied.code], [grpc.status.PERMISSION_DENIED, 'PERMISSION_DENIED']);
+    assert.ok((await watch('app/')).first !== undefined, 'ann reads under app/a/: the watch starts');
+    const r = await server.app.inject({ method: 'GET', url: '/v1/watch', query: { prefix: 'other/' }, headers: { authorization: `Bearer ${ann}` } });
+    assert.is(r.statusCode, 403, 'the HTTP watch, the same');
+  });
+
   test.run();
 }
 
