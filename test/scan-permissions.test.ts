@@ -17,6 +17,7 @@ import { loadConfig } from '../ts/server/config.js';
 import { type RunningGrpc, startGrpcServer } from '../ts/server/grpc-server.js';
 import { type BuiltServer, buildServer } from '../ts/server/server.js';
 import { intersect } from '../ts/auth/grants.js';
+import { prefixesInRange } from '../ts/server/scan-page.js';
 import { ENGINES, tempDir } from './helpers.js';
 
 const { proto } = loadKvstoreProto();
@@ -244,9 +245,18 @@ for (const engine of ENGINES) {
 // The merge that intersects two grant lists, against the obvious quadratic definition on random
 // prefix-free lists over a small alphabet (so prefixes often extend each other).
 const merge = suite('intersect (grant lists)');
+/** mulberry32: a seeded generator, so a failure repeats; rand(n) is 0..n-1. */
+function prng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+}
 merge('equals the pairwise definition on 2,000 random pairs of sorted, prefix-free lists', () => {
-  let seed = 19;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = prng(19);
   const list = (): string[] => {
     const all = [...new Set(Array.from({ length: rand(8) }, () => Array.from({ length: rand(4) }, () => 'ab\u00ff'[rand(3)]).join('')))].sort();
     return all.filter((p) => !all.some((q) => q !== p && p.startsWith(q)));
@@ -256,6 +266,29 @@ merge('equals the pairwise definition on 2,000 random pairs of sorted, prefix-fr
     const b = list();
     const want = [...new Set(a.flatMap((x) => b.flatMap((y) => (y.startsWith(x) ? [y] : x.startsWith(y) ? [x] : []))))].sort();
     assert.equal(intersect(a, b), want, `${JSON.stringify(a)} ∩ ${JSON.stringify(b)}`);
+  }
+});
+merge('prefixesInRange (binary search) equals a linear filter, on 2,000 random lists and ranges with 0xff bytes and empty prefixes', () => {
+  const rand = prng(7);
+  const bytes = (): Buffer => Buffer.from(Array.from({ length: rand(4) }, () => [0x61, 0x62, 0xff][rand(3)]!));
+  const end = (p: Buffer): Buffer | null => {
+    let n = p.length;
+    while (n > 0 && p[n - 1] === 0xff) n--;
+    return n === 0 ? null : Buffer.concat([p.subarray(0, n - 1), Buffer.from([p[n - 1]! + 1])]);
+  };
+  for (let n = 0; n < 2000; n++) {
+    const all = [...new Map(Array.from({ length: rand(7) }, () => bytes()).map((b) => [b.toString('hex'), b])).values()].sort(Buffer.compare);
+    const within = all.filter((p) => !all.some((q) => !q.equals(p) && p.subarray(0, q.length).equals(q)));
+    const q = { ...(rand(2) ? { start: bytes() } : {}), ...(rand(2) ? { end: bytes() } : {}), ...(rand(3) === 0 ? { prefix: bytes() } : {}), ...(rand(2) ? { after: bytes() } : {}), reverse: rand(2) === 1 };
+    // The range in full, [lo, hi): the largest of start, prefix and the key after the cursor; the smallest of end, the prefix's end and the cursor (reverse).
+    const max = (xs: Array<Buffer | undefined>): Buffer | undefined => xs.filter((x): x is Buffer => x !== undefined && x.length > 0).sort(Buffer.compare).pop();
+    const min = (xs: Array<Buffer | null | undefined>): Buffer | undefined => xs.filter((x): x is Buffer => x !== undefined && x !== null && x.length > 0).sort(Buffer.compare)[0];
+    const lo = max([q.start, q.prefix, q.after !== undefined && !q.reverse ? Buffer.concat([q.after, Buffer.from([0])]) : undefined]);
+    const hi = min([q.end, q.prefix !== undefined && q.prefix.length > 0 ? end(q.prefix) : undefined, q.reverse ? q.after : undefined]);
+    // A prefix's keys are [p, end(p)): they meet [lo, hi) when p < hi and end(p) > lo.
+    const want = within.filter((p) => (hi === undefined || Buffer.compare(p, hi) < 0) && (lo === undefined || end(p) === null || Buffer.compare(end(p)!, lo) > 0));
+    const got = [...prefixesInRange(within, q)];
+    assert.equal(got.map((b) => b.toString('hex')), (q.reverse ? want.reverse() : want).map((b) => b.toString('hex')), JSON.stringify({ within: within.map((b) => b.toString('hex')), q }));
   }
 });
 merge.run();
