@@ -214,6 +214,25 @@ for (const engine of ENGINES) {
     });
   }
 
+  test('AuthService.authorizeScan, embedded: the granted prefixes under a scope, per action set; refusals; a locked user is invalid', async () => {
+    const p = await auth.verifyToken(ann);
+    const str = (d: { prefixes?: Buffer[] }): string[] | undefined => d.prefixes?.map((b) => b.toString());
+    assert.equal(str(auth.authorizeScan(p, ['scan'], 'app/')), ['app/a/', 'app/b/', 'app/c/', 'app/e']);
+    assert.equal(str(auth.authorizeScan(p, ['scan', 'read'], 'app/')), ['app/a/', 'app/c/', 'app/e']);
+    assert.equal(str(auth.authorizeScan(p, ['scan'], 'app/a/1')), ['app/a/1'], 'a scope inside a grant is itself');
+    assert.equal(str(auth.authorizeScan(p, ['scan'], '')), ['_', 'app/a/', 'app/b/', 'app/c/', 'app/e']);
+    for (const [actions, scope] of [[['scan'], 'app/d/'], [['read', 'scan'], 'app/b/'], [['scan'], '_sys.'], [['scan'], 'zzz']] as const) {
+      const d = auth.authorizeScan(p, actions, scope);
+      assert.equal([d.allow, d.prefixes, d.invalid], [false, undefined, undefined], `${actions.join('+')} ${scope}`);
+    }
+    assert.equal(auth.authorizeScan(null, ['scan'], '').invalid, true);
+    await auth.createUser('lee', { password: 'lee password 123456', roles: ['split'] });
+    const lee = await auth.verifyToken((await auth.login('lee', 'lee password 123456')).token);
+    assert.is(auth.authorizeScan(lee, ['scan'], 'app/').allow, true);
+    await auth.lockUser('lee', 'test');
+    assert.equal([auth.authorizeScan(lee, ['scan'], 'app/').allow, auth.authorizeScan(lee, ['scan'], 'app/').invalid], [false, true]);
+  });
+
   test('an API key scans with its own roles: the subset it was given, filtered the same way', async () => {
     const { token } = await auth.createApiKey('ann', { name: 'e-only', roles: ['more'] });
     const r = await server.app.inject({ method: 'GET', url: '/v1/kv', query: { prefix: 'app/', values: 'true' }, headers: { 'x-api-key': token } });
