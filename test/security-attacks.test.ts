@@ -78,11 +78,18 @@ test('a reader: reads what it may; every write, the hidden-by-nothing _sys keys 
   assert.equal(got, ['403 PERMISSION_DENIED', '403 PERMISSION_DENIED', '403 PERMISSION_DENIED', '200', '200', '403 RESERVED_KEY', '403 PERMISSION_DENIED', '403 PERMISSION_DENIED']);
 });
 
-test('a writer granted app/ only: nothing outside app/ (a scan there is refused, not an empty page), no _sys keys, no admin', async () => {
+test('a writer granted app/ only: nothing outside app/ (a scan where it has no grant is refused, not an empty page; a wider scan shows app/ only), no _sys keys, no admin', async () => {
   const got = [];
   for (const [m, p, b] of ATTACKS.slice(2)) got.push(await call(m, p, 'narrow', b));
   assert.equal(got, ['403 PERMISSION_DENIED', '403 PERMISSION_DENIED', '403 PERMISSION_DENIED', '403 RESERVED_KEY', '403 PERMISSION_DENIED', '403 PERMISSION_DENIED']);
   assert.is(await call('GET', '/v1/kv/app/a', 'narrow'), '200', 'its own grant works');
+  for (const q of ['prefix=&values=true', 'values=true', 'start=a&end=p&values=true', 'prefix=&limit=1']) {
+    const r = await fetch(`${h.url}/v1/kv?${q}`, { headers: creds.narrow });
+    const text = await r.text();
+    assert.is(r.status, 200, `${q}: a scan wider than its grant is filtered, not refused`);
+    assert.equal(JSON.parse(text), { items: [{ key: 'app/a', ...(q.includes('values') ? { value: Buffer.from('1').toString('base64') } : {}) }] }, q);
+    assert.not.match(text, /other|secret|_sys/, `${q}: nothing of other/x or the catalog, not even a cursor`);
+  }
 });
 
 test('after every attack the data is unchanged, and no user mallory exists', () => {

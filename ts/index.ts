@@ -12,7 +12,7 @@ export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFi
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';
 export type {
-  AuthOptions, RequestContext, Principal, Decision, UserInfo, RoleInfo, ApiKeyInfo, ApiKeyOptions, GrantSpec, AuthStats,
+  AuthOptions, RequestContext, Principal, Decision, ScanDecision, UserInfo, RoleInfo, ApiKeyInfo, ApiKeyOptions, GrantSpec, AuthStats,
   Action, AuthSettings, Permission, AuditPage, AuditOptions, CreateUserOptions, FirstAdminOptions, ListApiKeysOptions, RoleOptions,
   AuditEntry, AuditReadOptions, AuditSink, MasterKeySource,
 } from './auth/service.js';

@@ -153,10 +153,79 @@ export function authorize(core: AuthCore, principal: Principal | null | undefine
     : deny(`no role of ${principal.user} grants ${action} on this key`);
 }
 
+/** What a scan may see: the decision, and where it is allowed, the key prefixes it may read. */
+export interface ScanDecision extends Decision {
+  /**
+   * Set when allowed: the prefixes (UTF-8 of the byte strings, as Buffers) under `scope` on
+   * which the principal holds every one of the actions asked for, sorted and prefix-free, so
+   * their key ranges are disjoint and in key order. A key under `scope` is visible exactly
+   * when it starts with one of them (and is not under `_sys.`), which is what authorize()
+   * answers for that key and each action. Roles hold grants only, no denies, so the visible
+   * set is this union and nothing is subtracted from it.
+   */
+  prefixes?: Buffer[];
+}
+
 /**
- * Whether some key under `scope` may be `action`ed by the principal: a grant whose prefix lies
- * under scope, or covers it. For a watch or a filtered range: refuse at once what can never
- * yield a key, filter the rest key by key.
+ * The scan rule, shared by every entry point (HTTP, gRPC, and a watch's first check): which
+ * keys under `scope` may the principal see when it needs each of `actions` on every key
+ * (scan for the key, scan and read with values)? The intersection, per key, of the
+ * principal's compiled grant lists for those actions, cut to `scope`; `_sys.` never. Denied
+ * (allow false, audited for an API key as authorize() does) when nothing under `scope` can
+ * be seen, which depends on the grants only, never on the data; `invalid` as authorize().
+ */
+export function authorizeScan(core: AuthCore, principal: Principal | null | undefined, actions: readonly Action[], scope: string | Uint8Array): ScanDecision {
+  if (!principal) return { allow: false, reason: 'no credentials', invalid: true };
+  const s = core.state();
+  const why = core.invalid(s, principal, core.now());
+  if (why) return { allow: false, reason: why, invalid: true };
+  if (actions.length === 0) return { allow: false, reason: 'a scan needs at least one action' };
+  const set = core.permissions(s, principal);
+  const k = byteString(scope);
+  let within: string[] = k.startsWith('_sys.') ? [] : [k];
+  for (const a of actions) {
+    const list = set.grants[a];
+    if (!list) return { allow: false, reason: `unknown action ${String(a)}` };
+    within = intersect(within, list.map((g) => g.prefix));
+  }
+  if (within.length > 0) return { allow: true, reason: `${within.length} prefix${within.length === 1 ? '' : 'es'} granted`, prefixes: within.map((p) => Buffer.from(p, 'latin1')) };
+  if (principal.type === 'apikey') core.defer({ actor: principal.user, ip: null, action: 'apikey.denied', target: principal.keyName ?? principal.keyId ?? '?', ok: false, detail: `${actions.join('+')}: no grant under the scan's range` });
+  return { allow: false, reason: `no role of ${principal.user} grants ${actions.join(' and ')} on any key in this range` };
+}
+
+/**
+ * Two sorted, prefix-free lists of byte-string prefixes → the sorted, prefix-free list of
+ * prefixes whose keys both cover: where one prefix extends the other, the longer. One merge
+ * pass, O(|a| + |b|): the keys under a prefix are one contiguous run of the order, so a
+ * prefix that neither extends nor is extended by the other list's current one, and sorts
+ * before it, can meet nothing further on.
+ */
+export function intersect(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (y.startsWith(x)) {
+      out.push(y);
+      j++;
+    } else if (x.startsWith(y)) {
+      out.push(x);
+      i++;
+    } else if (x < y) {
+      i++;
+    } else {
+      j++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether some key under `scope` may be `action`ed by the principal (authorizeScan with one
+ * action, not audited): for a watch, refuse at once what can never yield a key, then filter
+ * the rest key by key.
  */
 export function mayAnyUnder(core: AuthCore, principal: Principal | null | undefined, action: Action, scope: string | Uint8Array): boolean {
   if (!principal) return false;
@@ -164,7 +233,7 @@ export function mayAnyUnder(core: AuthCore, principal: Principal | null | undefi
   if (core.invalid(s, principal, core.now())) return false;
   const k = byteString(scope);
   if (k.startsWith('_sys.')) return false;
-  return (core.permissions(s, principal).grants[action] ?? []).some((g) => g.prefix.startsWith(k) || k.startsWith(g.prefix));
+  return intersect([k], (core.permissions(s, principal).grants[action] ?? []).map((g) => g.prefix)).length > 0;
 }
 
 /** The roles in effect for the principal (direct and inherited), or [] if it no longer stands. */

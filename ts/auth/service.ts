@@ -26,7 +26,7 @@ import { checkOptions } from '../options.js';
 import { type ApiKeyInfo, authenticateApiKey, createApiKey, listApiKeys, revokeApiKey } from './api-key-service.js';
 import { attachSink, pruneAudit, readAudit, startRetention } from './audit.js';
 import { AuthCore, type AuthStats, type Principal, actorOf } from './core.js';
-import { type Decision, type RoleInfo, authorize, changeGrant, createRole, dropRole, effectiveRoles, listRoles, mayAnyUnder } from './grants.js';
+import { type Decision, type RoleInfo, type ScanDecision, authorize, authorizeScan, changeGrant, createRole, dropRole, effectiveRoles, listRoles, mayAnyUnder } from './grants.js';
 import { Keyring } from './keyring.js';
 import {
   type ApiKeyOptions, type AuditOptions, type AuthOptions, type CreateUserOptions, type FirstAdminOptions, type GrantSpec,
@@ -43,7 +43,7 @@ export type {
   ApiKeyOptions, AuditOptions, AuthOptions, CreateUserOptions, FirstAdminOptions, GrantSpec, ListApiKeysOptions, RequestContext, RoleOptions,
 } from './options.js';
 export type { Principal, AuthStats } from './core.js';
-export type { Decision, RoleInfo } from './grants.js';
+export type { Decision, RoleInfo, ScanDecision } from './grants.js';
 export type { ApiKeyInfo } from './api-key-service.js';
 export type { UserInfo } from './users.js';
 export type { AuditSink } from './audit.js';
@@ -243,6 +243,19 @@ export class AuthService {
    */
   authorize(principal: Principal | null | undefined, action: Action | 'admin' | 'replicate' | 'metrics', key?: string | Uint8Array): Decision {
     return authorize(this.#core, principal, action, key);
+  }
+
+  /**
+   * What a scan over `scope` (its prefix, or the common prefix of its start and end) may
+   * see: the prefixes under `scope` on which the principal holds each of `actions`
+   * (`['scan']` for keys, `['scan', 'read']` with values). A key is visible exactly when
+   * authorize() allows it every action, so a scan filtered to these prefixes returns exactly
+   * the keys the caller may read, across several grants; `_sys.` never. Refused when no key
+   * under `scope` could be visible (decided from the grants, never the data); `invalid` and
+   * audit as authorize(). docs/auth.md, "Scans".
+   */
+  authorizeScan(principal: Principal | null | undefined, actions: readonly Action[], scope: string | Uint8Array): ScanDecision {
+    return authorizeScan(this.#core, principal, actions, scope);
   }
 
   /** Whether the principal may `action` some key under `scope` (a watch's range, say): see grants.ts. */

@@ -19,7 +19,7 @@ import type { TxnCompare, TxnOp, TxnResult } from '../store/txn.js';
 import type { WatchEvent } from '../store/watch.js';
 import { authorizeOrThrow } from './access.js';
 import type { GrpcDeps, Streaming, Unary } from './grpc-server.js';
-import { DEFAULT_SCAN_PAGE, MAX_SCAN_PAGE, scanPage, scanScope } from './scan-page.js';
+import { DEFAULT_SCAN_PAGE, MAX_SCAN_PAGE, type ScanPageRequest, scanAccess, scanPage, scanScope } from './scan-page.js';
 
 /** As POST /v1/batch. */
 const MAX_BATCH = 1000;
@@ -130,6 +130,14 @@ export function grpcServices(unary: Unary, deps: GrpcDeps, streaming: Streaming)
 
     Watch: streaming('kvstore.v1.KV', 'Watch', async (req, { principal }, write, signal) => {
       const filter = auth === null ? null : (key: Buffer): boolean => auth.authorize(principal, 'read', key).allow;
+      // As GET /v1/watch: a principal that may read no key of the range is refused at once
+      // (decided from its grants, the scan rule's first step), the rest filtered key by key.
+      const scope = scanScope(req.prefix, req.start, req.end);
+      if (auth !== null && !auth.mayAnyUnder(principal, 'read', scope)) {
+        const d = auth.authorize(principal, 'read', 'x'); // a principal that no longer stands is AUTH_FAILED
+        if (d.invalid) throw new KvError('AUTH_FAILED', undefined, { cause: d.reason });
+        throw new KvError('PERMISSION_DENIED', `no role of ${principal?.user ?? 'this principal'} grants read on any key in this range`);
+      }
       const w = store._watch(
         { ...(req.prefix.length > 0 ? { prefix: req.prefix } : {}), ...(req.start !== undefined ? { start: req.start } : {}), ...(req.end !== undefined ? { end: req.end } : {}) },
         { ...(req.fromVersion !== undefined ? { fromVersion: big(req.fromVersion) } : {}), ...(req.maxQueue > 0 ? { maxQueue: req.maxQueue } : {}) },
@@ -155,13 +163,14 @@ export function grpcServices(unary: Unary, deps: GrpcDeps, streaming: Streaming)
       const limit = req.limit === 0 ? DEFAULT_SCAN_PAGE : req.limit;
       if (limit > MAX_SCAN_PAGE) throw new KvError('INVALID_ARGUMENT', `limit must be 1..${MAX_SCAN_PAGE} (0 = ${DEFAULT_SCAN_PAGE}), got ${limit}`);
       const scope = scanScope(req.prefix, req.start, req.end);
-      authorizeOrThrow(auth, principal, 'scan', scope);
-      if (!req.keysOnly) authorizeOrThrow(auth, principal, 'read', scope);
-      op('scan');
-      const page = scanPage(store, {
+      const q: ScanPageRequest = {
         ...(req.prefix.length > 0 ? { prefix: req.prefix } : {}), ...(req.start !== undefined ? { start: req.start } : {}), ...(req.end !== undefined ? { end: req.end } : {}),
         limit, reverse: req.reverse, ...(req.cursor.length > 0 ? { after: req.cursor } : {}),
-      });
+      };
+      // As GET /v1/kv: only the keys the caller may see (scan; and read, with values).
+      const see = scanAccess(auth, principal, req.keysOnly ? ['scan'] : ['scan', 'read'], scope, q);
+      op('scan');
+      const page = scanPage(store, q, see);
       return { items: page.items.map(([key, value]) => ({ key, value: req.keysOnly ? EMPTY : value })), cursor: page.last ?? EMPTY };
     }),
   };

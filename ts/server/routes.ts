@@ -29,7 +29,7 @@ import { type MasterKeyReload, masterKeyRoute } from './master-key-route.js';
 import { txnRoute } from './txn-route.js';
 import { watchRoute } from './watch-route.js';
 import { commonPrefix } from './scan-page.js';
-import { MAX_SCAN_PAGE, scanPage } from './scan-page.js';
+import { MAX_SCAN_PAGE, type ScanPageRequest, scanAccess, scanPage } from './scan-page.js';
 import * as S from './api-schemas.js';
 import { Permission, SHARED_SCHEMAS, Version, empty, json } from './api-schemas.js';
 
@@ -295,14 +295,15 @@ export const kvstoreRoutes: FastifyPluginAsync<KvstoreRoutesOptions> = async (ap
   }, async (request, reply) => {
     const q = request.query as { prefix?: string; start?: string; end?: string; limit?: number; cursor?: string; values?: boolean; reverse?: boolean };
     const scope = q.prefix ?? (q.start !== undefined && q.end !== undefined ? commonPrefix(q.start, q.end) : '');
-    allow(request, 'scan', scope);
-    if (q.values) allow(request, 'read', scope);
-    const settle = await readAt(request, reply);
-    metrics?.storageOps.inc({ op: 'scan' });
-    const page = scanPage(store, {
+    const scanRequest: ScanPageRequest = {
       ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.start !== undefined ? { start: q.start } : {}), ...(q.end !== undefined ? { end: q.end } : {}),
       limit: q.limit ?? 100, reverse: q.reverse === true, ...(q.cursor ? { after: Buffer.from(q.cursor, 'base64url') } : {}),
-    });
+    };
+    // Refused (401/403) before the read barrier; the page holds only the keys the caller may see.
+    const see = scanAccess(auth, request.kvPrincipal, q.values ? ['scan', 'read'] : ['scan'], scope, scanRequest);
+    const settle = await readAt(request, reply);
+    metrics?.storageOps.inc({ op: 'scan' });
+    const page = scanPage(store, scanRequest, see);
     await settle();
     const items = page.items.map(([k, v]) => {
       const item: { key?: string; keyBase64?: string; value?: string } = isUtf8(k) ? { key: k.toString('utf8') } : { keyBase64: k.toString('base64') };
