@@ -32,7 +32,13 @@ const VALUE = 'v'.repeat(100);
 
 interface Row { case: string; watchers: number; writesPerSec: number; eventsPerSec: number; perWatcherPerSec: number; lagAtEndMs: number; p50Ms?: number; p99Ms?: number; ackP50Ms?: number; ackP99Ms?: number; afterAckP50Ms?: number; afterAckP99Ms?: number }
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'kvbench-watch-'));
+const made: string[] = [];
+/** A fresh trial directory, removed when the run ends. */
+const tmp = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kvbench-watch-'));
+  made.push(d);
+  return d;
+};
 const q = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.floor(s.length * p))]! * 100) / 100;
@@ -214,4 +220,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
+}).finally(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });
