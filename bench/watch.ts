@@ -2,7 +2,8 @@
  * Watch benchmark (issue 18): events/s delivered to 1 and to 1,000 watchers while writers
  * saturate the store under durability 'always', next to the write rate with no watcher; and
  * put → event latency (p50/p99), embedded and over HTTP (SSE through kvstored and the
- * client), with puts paced so each latency is one write's, not a queue's.
+ * client), with puts paced so each latency is one write's, not a queue's, split into the put's
+ * own acknowledgement (durable) and what the feed adds after it.
  * Prints a table and writes bench/out/watch.json. Not part of npm test.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/watch.js [--seconds 3] [--engine native] [--inflight 64] [--latency-puts 1000]
@@ -29,9 +30,15 @@ const INFLIGHT = Number(arg('inflight', '64'));
 const LAT_PUTS = Number(arg('latency-puts', '1000'));
 const VALUE = 'v'.repeat(100);
 
-interface Row { case: string; watchers: number; writesPerSec: number; eventsPerSec: number; perWatcherPerSec: number; lagAtEndMs: number; p50Ms?: number; p99Ms?: number }
+interface Row { case: string; watchers: number; writesPerSec: number; eventsPerSec: number; perWatcherPerSec: number; lagAtEndMs: number; p50Ms?: number; p99Ms?: number; ackP50Ms?: number; ackP99Ms?: number; afterAckP50Ms?: number; afterAckP99Ms?: number }
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'kvbench-watch-'));
+const made: string[] = [];
+/** A fresh trial directory, removed when the run ends. */
+const tmp = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kvbench-watch-'));
+  made.push(d);
+  return d;
+};
 const q = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.floor(s.length * p))]! * 100) / 100;
@@ -100,35 +107,53 @@ async function baseline(): Promise<Row> {
   }
 }
 
-/** Paced puts (one in flight), each put's call time → its event's arrival. */
-async function latency(put: (k: string) => Promise<unknown>, events: AsyncIterator<WatchEvent>, n: number): Promise<number[]> {
+/**
+ * Paced puts (one in flight), each put's call time → its event's arrival; and where that time
+ * goes: call → the put's own acknowledgement (durable: fdatasync under 'always'), and
+ * acknowledgement → event (what the feed adds; negative when the event came first).
+ */
+async function latency(put: (k: string) => Promise<unknown>, events: AsyncIterator<WatchEvent>, n: number): Promise<{ lat: number[]; ack: number[]; afterAck: number[] }> {
   const sent = new Map<string, number>();
+  const acked = new Map<string, number>();
+  const arrived = new Map<string, number>();
   const lat: number[] = [];
   const reader = (async () => {
     while (lat.length < n) {
       const r = await events.next();
       if (r.done) break;
-      const t = sent.get(r.value.key.toString());
-      if (t !== undefined) lat.push(now() - t);
+      const k = r.value.key.toString();
+      const t = sent.get(k);
+      if (t !== undefined) {
+        const at = now();
+        lat.push(at - t);
+        arrived.set(k, at);
+      }
     }
   })();
   for (let i = 0; i < n; i++) {
     const k = `l/${i}`;
     sent.set(k, now());
     await put(k);
+    acked.set(k, now());
     if (i % 4 === 3) await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.race([reader, new Promise((r) => setTimeout(r, 10_000))]);
-  return lat;
+  const ack = [...acked].map(([k, t]) => t - sent.get(k)!);
+  const afterAck = [...arrived].map(([k, t]) => t - acked.get(k)!).filter((x) => !Number.isNaN(x));
+  return { lat, ack, afterAck };
 }
+
+const split = (r: { lat: number[]; ack: number[]; afterAck: number[] }): Pick<Row, 'p50Ms' | 'p99Ms' | 'ackP50Ms' | 'ackP99Ms' | 'afterAckP50Ms' | 'afterAckP99Ms'> => ({
+  p50Ms: q(r.lat, 0.5), p99Ms: q(r.lat, 0.99), ackP50Ms: q(r.ack, 0.5), ackP99Ms: q(r.ack, 0.99), afterAckP50Ms: q(r.afterAck, 0.5), afterAckP99Ms: q(r.afterAck, 0.99),
+});
 
 async function embeddedLatency(): Promise<Row> {
   const db = await open({ dir: tmp(), engine: ENGINE, durability: 'always', onLog: () => undefined });
   try {
     const w = db.watch({ prefix: 'l/' });
-    const lat = await latency((k) => db.put(k, VALUE), w[Symbol.asyncIterator](), LAT_PUTS);
+    const r = await latency((k) => db.put(k, VALUE), w[Symbol.asyncIterator](), LAT_PUTS);
     w.close();
-    return { case: `embedded ${ENGINE} latency`, watchers: 1, writesPerSec: 0, eventsPerSec: 0, perWatcherPerSec: 0, lagAtEndMs: 0, p50Ms: q(lat, 0.5), p99Ms: q(lat, 0.99) };
+    return { case: `embedded ${ENGINE} latency`, watchers: 1, writesPerSec: 0, eventsPerSec: 0, perWatcherPerSec: 0, lagAtEndMs: 0, ...split(r) };
   } finally {
     await db.close();
   }
@@ -151,10 +176,10 @@ async function httpLatency(): Promise<Row> {
     const { version } = await c.put('l/marker', 'm');
     const w = c.watch({ prefix: 'l/' }, { fromVersion: version + 1n });
     const it = w[Symbol.asyncIterator]();
-    const lat = await latency((k) => c.put(k, VALUE), it, LAT_PUTS);
+    const r = await latency((k) => c.put(k, VALUE), it, LAT_PUTS);
     w.close();
     await c.close();
-    return { case: `HTTP (SSE) ${ENGINE} latency`, watchers: 1, writesPerSec: 0, eventsPerSec: 0, perWatcherPerSec: 0, lagAtEndMs: 0, p50Ms: q(lat, 0.5), p99Ms: q(lat, 0.99) };
+    return { case: `HTTP (SSE) ${ENGINE} latency`, watchers: 1, writesPerSec: 0, eventsPerSec: 0, perWatcherPerSec: 0, lagAtEndMs: 0, ...split(r) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
@@ -171,10 +196,10 @@ async function main(): Promise<void> {
   const cpu = os.cpus();
   console.log(`Parameters: seconds=${SECONDS}, engine=${ENGINE}, durability always, ${INFLIGHT} puts in flight (100 B values), ${LAT_PUTS} paced puts for latency.`);
   console.log(`Machine: ${cpu[0]?.model ?? '?'} × ${cpu.length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, Node ${process.version}; ${new Date().toISOString()}\n`);
-  console.log('| case | watchers | writes/s | events/s delivered (all watchers) | per watcher/s | lag after writers stop, ms | p50 ms | p99 ms |');
-  console.log('| --- | --: | --: | --: | --: | --: | --: | --: |');
+  console.log('| case | watchers | writes/s | events/s delivered (all watchers) | per watcher/s | lag after writers stop, ms | put→event p50 ms | p99 ms | put→ack p50 ms | p99 ms | ack→event p50 ms | p99 ms |');
+  console.log('| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |');
   for (const r of rows) {
-    console.log(`| ${r.case} | ${r.watchers} | ${r.writesPerSec ? r.writesPerSec.toLocaleString('en') : ''} | ${r.eventsPerSec ? r.eventsPerSec.toLocaleString('en') : ''} | ${r.perWatcherPerSec ? r.perWatcherPerSec.toLocaleString('en') : ''} | ${r.watchers > 0 && r.writesPerSec ? r.lagAtEndMs : ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} |`);
+    console.log(`| ${r.case} | ${r.watchers} | ${r.writesPerSec ? r.writesPerSec.toLocaleString('en') : ''} | ${r.eventsPerSec ? r.eventsPerSec.toLocaleString('en') : ''} | ${r.perWatcherPerSec ? r.perWatcherPerSec.toLocaleString('en') : ''} | ${r.watchers > 0 && r.writesPerSec ? r.lagAtEndMs : ''} | ${r.p50Ms ?? ''} | ${r.p99Ms ?? ''} | ${r.ackP50Ms ?? ''} | ${r.ackP99Ms ?? ''} | ${r.afterAckP50Ms ?? ''} | ${r.afterAckP99Ms ?? ''} |`);
   }
   const one = rows[1]!;
   const emb = rows[3]!;
@@ -195,4 +220,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
+}).finally(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });

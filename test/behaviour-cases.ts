@@ -20,7 +20,7 @@ export interface Kv {
   batch(ops: readonly BatchOperation[]): Promise<{ version: bigint }>;
   scan(options?: ScanOptions): AsyncIterable<[Buffer, Buffer]> | Iterable<[Buffer, Buffer]>;
   txn(request: TxnRequest): Promise<TxnResponse>;
-  watch(range: WatchRange, options?: WatchOptions): AsyncIterable<WatchEvent> & { close(): void };
+  watch(range: WatchRange & WatchOptions, options?: WatchOptions): AsyncIterable<WatchEvent> & { close(): void };
 }
 
 /** A remote client's extras, for the cases that only a server has (credentials, RBAC). */
@@ -298,6 +298,20 @@ export const CASES: Case[] = [
       const again = kv.watch({ start: k('r/1'), end: k('r/6') }, { fromVersion: first[2]!.version + 1n });
       const second = await events(again, 2);
       return { first: first.map((e) => ev(e, k(''))[1]), second: second.map((e) => ev(e, k(''))[1]) };
+    },
+  },
+  {
+    name: 'watch: the single-object form { prefix, fromVersion } is the same watch; an option in both places is refused',
+    expect: { keys: ['o/1', 'o/2'], twice: 'INVALID_ARGUMENT', misspelt: 'UNKNOWN_OPTION' },
+    run: async (kv, { k }) => {
+      const { version } = await kv.put(k('o/1'), '1');
+      await kv.put(k('o/2'), '2');
+      const w = kv.watch({ prefix: k('o/'), fromVersion: version, maxQueue: 100 });
+      return {
+        keys: (await events(w, 2)).map((e) => ev(e, k(''))[1]),
+        twice: await codeOf(() => kv.watch({ prefix: k('o/'), fromVersion: version }, { fromVersion: version })),
+        misspelt: await codeOf(() => kv.watch({ prefix: k('o/'), fromVerison: version } as never)),
+      };
     },
   },
   {

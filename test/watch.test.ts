@@ -2,7 +2,8 @@
  * store.watch (ts/store/watch.ts) on both engines: ordering and grouping, ranges, `_sys.`
  * never shown, replay from a version and resume without gap or duplicate, COMPACTED, a slow
  * consumer cut at its bound with the version to resume from, 1,000 concurrent watchers, and
- * (native) writes from another worker_thread.
+ * (native) writes from another worker_thread, and a watcher inside a worker_thread seeing the
+ * writes of the main thread and of another worker.
  */
 import { Worker } from 'node:worker_threads';
 import { suite } from 'uvu';
@@ -127,6 +128,37 @@ for (const engine of ENGINES) {
     await rejectsWith('INVALID_ARGUMENT', () => db.watch({}, { maxQueue: 0 }));
   });
 
+  test('the single-object form: fromVersion and maxQueue inside the range object', async () => {
+    const p = await db.put('o/1', '1');
+    await db.put('o/2', '2');
+    const w = db.watch({ prefix: 'o/', fromVersion: p.version });
+    assert.is(w.fromVersion, p.version);
+    assert.equal((await take(w, 2)).map((e) => e.key.toString()), ['o/1', 'o/2']);
+    w.close();
+    // Given in both places, even alike, is a contradiction; each check still applies.
+    await rejectsWith('INVALID_ARGUMENT', () => db.watch({ prefix: 'o/', fromVersion: p.version }, { fromVersion: p.version }));
+    await rejectsWith('INVALID_ARGUMENT', () => db.watch({ maxQueue: 5 }, { maxQueue: 6 }));
+    await rejectsWith('UNKNOWN_OPTION', () => db.watch({ prefix: 'o/', fromVersoin: 1n } as never));
+    await rejectsWith('INVALID_ARGUMENT', () => db.watch({ fromVersion: 0n }));
+    await rejectsWith('INVALID_ARGUMENT', () => db.watch({ maxQueue: 0 }));
+    // One in the object and the other in the options combine.
+    const both = db.watch({ prefix: 'o/', maxQueue: 10 }, { fromVersion: p.version });
+    assert.equal((await take(both, 2)).map((e) => e.key.toString()), ['o/1', 'o/2']);
+    both.close();
+    // maxQueue in the object is the bound: a watcher nobody reads is cut past 10 events.
+    const cut = db.watch({ prefix: 'q/', maxQueue: 10 });
+    for (let i = 0; i < 30; i++) await db.put(`q/${i}`, 'x');
+    await db.put('q/end', 'x');
+    let code: string | undefined;
+    const deadline = Date.now() + 5000;
+    try {
+      for await (const e of cut) if (e.key.toString() === 'q/end' || Date.now() > deadline) break;
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    assert.is(code, 'WATCH_LAGGED');
+  });
+
   test('a consumer that does not keep up is cut at its bound, with the version to resume from', async () => {
     const w = db.watch({ prefix: 's/' }, { maxQueue: 100 });
     const versions: bigint[] = [];
@@ -194,6 +226,51 @@ if (ENGINES.includes('native')) {
     assert.equal(got.map((e) => e.value!.toString()), Array.from({ length: 40 }, (_, i) => String(i + 1)));
     w.close();
     await db.close();
+  });
+
+  test('a watcher in a worker_thread sees the writes of the main thread and of another worker, in version order, a batch together', async () => {
+    const dir = tempDir('watch-thr2');
+    const db = await open({ dir, engine: 'native', durability: 'always', onLog: () => undefined });
+    const ROUNDS = 25; // per writer: a put and a 3-op batch each round
+    const url = new URL('./children/watch-worker.js', import.meta.url);
+    type Ev4 = [string, string, string, string];
+    const run = (workerData: Record<string, unknown>, onWatching?: () => void): Promise<{ events: Ev4[]; error?: string }> =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(url, { workerData });
+        let result: { events: Ev4[]; error?: string } | undefined;
+        worker.on('message', (m: 'watching' | { events: Ev4[]; error?: string }) => (m === 'watching' ? onWatching?.() : (result = m)));
+        worker.once('error', reject);
+        worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`worker exited ${code} without a result`))));
+      });
+    try {
+      let watching!: () => void;
+      const ready = new Promise<void>((r) => (watching = r));
+      const watcher = run({ mode: 'watch', dir, prefix: 'x/', events: 2 * ROUNDS * 4 }, () => watching());
+      await ready;
+      // The main thread and a second worker write at the same time, both into the watched range.
+      const mine = (async (): Promise<Ev4[]> => {
+        const out: Ev4[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const k = `x/main/p${r}`;
+          out.push(['put', k, `main${r}`, String((await db.put(k, `main${r}`)).version)]);
+          await db.put(`y/${r}`, 'outside the range');
+          const bv = String((await db.batch([{ type: 'put', key: `x/main/b${r}a`, value: 'A' }, { type: 'put', key: `x/main/b${r}b`, value: 'B' }, { type: 'del', key: `x/main/b${r}a` }])).version);
+          out.push(['put', `x/main/b${r}a`, 'A', bv], ['put', `x/main/b${r}b`, 'B', bv], ['del', `x/main/b${r}a`, '', bv]);
+        }
+        return out;
+      })();
+      const [other, main] = await Promise.all([run({ mode: 'write', dir, prefix: 'x/', tag: 'w2', rounds: ROUNDS }), mine]);
+      const seen = await watcher;
+      assert.is(seen.error, undefined, seen.error);
+      // Versions from the two writers interleave; the watcher's order is the versions' order,
+      // and each batch's three events are adjacent, in op order, with one version.
+      const want = [...main, ...other.events].sort((a, b) => (BigInt(a[3]) < BigInt(b[3]) ? -1 : BigInt(a[3]) > BigInt(b[3]) ? 1 : 0));
+      assert.equal(seen.events, want);
+      const tags = new Set(seen.events.map((e) => e[1].split('/')[1]));
+      assert.equal([...tags].sort(), ['main', 'w2']);
+    } finally {
+      await db.close();
+    }
   });
   test.run();
 }

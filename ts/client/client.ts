@@ -14,11 +14,12 @@ import type {
 } from './types.js';
 import { toWireTxn } from './txn-wire.js';
 import { bytes } from './bytes.js';
+import { splitWatchArgs } from '../store/watch-args.js';
 
 /** A dropped watch stream is reopened at most this many times in a row (reset by every event). */
 export const WATCH_RECONNECTS = 10;
-const WATCH_RANGE = optionNames<WatchRange>({ prefix: true, start: true, end: true });
-const WATCH_OPTIONS = optionNames<WatchOptions>({ fromVersion: true, maxQueue: true });
+// The options are named too, so a misspelled one in the single-object form gets a suggestion.
+const WATCH_RANGE = [...optionNames<WatchRange>({ prefix: true, start: true, end: true }), ...optionNames<WatchOptions>({ fromVersion: true, maxQueue: true })];
 /** Errors after which a watch may simply be reopened: the stream broke, nothing was refused for good. */
 const RECONNECT = new Set(['UNAVAILABLE', 'TIMEOUT', 'NOT_READY', 'RATE_LIMITED', 'CLOSED']);
 
@@ -135,11 +136,10 @@ export class Client implements KvClient {
   }
 
   /** Range and options are checked at the call (it throws), as the embedded watch's are. */
-  watch(range: WatchRange, options: WatchOptions = {}): RemoteWatcher {
+  watch(arg: WatchRange & WatchOptions, opts: WatchOptions = {}): RemoteWatcher {
     if (this.#closed) throw new KvError('CLOSED', 'the client is closed');
-    if (range === null || typeof range !== 'object') throw new KvError('INVALID_ARGUMENT', 'watch needs a range: { prefix } or { start, end } ({} for every key)');
+    const { range, options } = splitWatchArgs(arg, opts);
     checkOptions('watch range', range, WATCH_RANGE);
-    checkOptions('watch', options, WATCH_OPTIONS);
     if (options.fromVersion !== undefined && (typeof options.fromVersion !== 'bigint' || options.fromVersion < 1n)) throw new KvError('INVALID_ARGUMENT', 'fromVersion must be a bigint >= 1n');
     const q: WireWatch = {
       ...(range.prefix !== undefined ? { prefix: bytes(range.prefix, 'prefix') } : {}),

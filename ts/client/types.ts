@@ -93,7 +93,7 @@ export interface KvClient {
   /** store.txn(), remote: one request, the same semantics (docs/api.md, "Transactions"). */
   txn(request: TxnRequest): Promise<TxnResponse>;
   /** store.watch(), remote (see RemoteWatcher). The stream opens at the first next(). */
-  watch(range: WatchRange, options?: WatchOptions): RemoteWatcher;
+  watch(range: WatchRange & WatchOptions, options?: WatchOptions): RemoteWatcher;
   /** Entries in key order, fetched a page (scanPageSize) at a time as the loop asks for them. */
   scan(options?: ScanOptions): AsyncGenerator<[Buffer, Buffer]>;
   /** Admin role. */

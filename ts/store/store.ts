@@ -400,15 +400,16 @@ export class Store<V = Buffer, K = Buffer> {
 
   /**
    * The change feed of a key range ({} = every key but `_sys.`): events in LSN order, from the
-   * WAL, so every thread's writes (and on a standby, the primary's) appear. See ts/store/watch.ts
-   * and docs/api.md, "Watch".
+   * WAL, so every thread's writes (and on a standby, the primary's) appear. `fromVersion` and
+   * `maxQueue` go in the range object or in `options` (not both). See ts/store/watch.ts and
+   * docs/api.md, "Watch".
    */
-  watch(range: WatchRange, options: WatchOptions = {}): Watcher<V, K> {
+  watch(range: WatchRange & WatchOptions, options: WatchOptions = {}): Watcher<V, K> {
     return this._watch(range, options, null);
   }
 
   /** @internal watch() with a key filter (the server's RBAC: only keys the caller may read). */
-  _watch(range: WatchRange, options: WatchOptions, filter: ((key: Buffer) => boolean) | null): Watcher<V, K> {
+  _watch(range: WatchRange & WatchOptions, options: WatchOptions, filter: ((key: Buffer) => boolean) | null): Watcher<V, K> {
     this.#watchHub ??= new WatchHub(() => this._replication());
     try {
       return this.#watchHub.watch(range, options, eventDecoder(this.#keys, this.#values), filter) as Watcher<V, K>;

@@ -1,5 +1,6 @@
 /**
- * The change feed: `store.watch(range, { fromVersion })` → an async iterable of events in
+ * The change feed: `store.watch({ prefix | start/end, fromVersion?, maxQueue? })` (or the
+ * options as a second argument) → an async iterable of events in
  * LSN order, built on the WAL the way replication's wal-sender is (ReplicationPort.readWal
  * + onFlushed + retainWal), so it sees the writes of every thread sharing the engine, and
  * on a standby the records its primary streamed in.
@@ -22,6 +23,7 @@ import { KIND_FIRST_SKIPPABLE, decodeBody, readRecord } from '../engine/format.j
 import { checkOptions, optionNames } from '../options.js';
 import type { ReplicationPort } from '../replication/port.js';
 import { type Codec, decodeWith } from './encoding.js';
+import { splitWatchArgs } from './watch-args.js';
 import { type Key, compareBytes, isSystemKey, prefixEnd, toBound } from './keys.js';
 
 export interface WatchRange {
@@ -74,8 +76,8 @@ const READ_BYTES = 1024 * 1024;
 /** The hub re-checks the flushed LSN at least this often (a missed wake-up cannot stall it). */
 const POLL_MS = 1000;
 
-const WATCH_OPTIONS = optionNames<WatchOptions>({ fromVersion: true, maxQueue: true });
-const RANGE_FIELDS = optionNames<WatchRange>({ prefix: true, start: true, end: true });
+// The options are named too, so a misspelled one in the single-object form gets a suggestion.
+const RANGE_FIELDS = [...optionNames<WatchRange>({ prefix: true, start: true, end: true }), ...optionNames<WatchOptions>({ fromVersion: true, maxQueue: true })];
 
 /** A decoded event with its raw key, shared by every watcher that gets it. */
 interface RawEvent {
@@ -309,10 +311,9 @@ export class WatchHub {
     return this.#all.size;
   }
 
-  watch(range: WatchRange, options: WatchOptions, decode: Decoder, filter: ((key: Buffer) => boolean) | null): Watcher<unknown, unknown> {
-    if (range === null || typeof range !== 'object') throw new KvError('INVALID_ARGUMENT', 'watch needs a range: { prefix } or { start, end } ({} for every key)');
+  watch(arg: WatchRange & WatchOptions, opts: WatchOptions, decode: Decoder, filter: ((key: Buffer) => boolean) | null): Watcher<unknown, unknown> {
+    const { range, options } = splitWatchArgs(arg, opts);
     checkOptions('watch range', range, RANGE_FIELDS);
-    checkOptions('watch', options, WATCH_OPTIONS);
     let start = toBound(range.start, 'start');
     let end = toBound(range.end, 'end');
     const prefix = toBound(range.prefix, 'prefix');
