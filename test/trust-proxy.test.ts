@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent, fetch as ufetch } from 'undici';
 import { loadConfig } from '../ts/server/config.js';
+import { RateLimits } from '../ts/server/limiter.js';
 import { parseTrustProxy } from '../ts/server/trust-proxy.js';
 import { type Harness, startHarness } from './http-harness.js';
 
@@ -87,6 +88,39 @@ test('login limit: a stranger rotating forged addresses still shares one budget;
   } finally {
     await h.close();
   }
+});
+
+test('login limit: IPv6 clients are counted by their /64 (rotating addresses inside it does not reset the budget); another /64 has its own', async () => {
+  const h = await startHarness({ trustProxy: PROXY, loginRateLimit: 3 });
+  try {
+    const rotating: number[] = [];
+    for (let i = 0; i < 5; i++) rotating.push(await failLogin(h, PROXY, `2001:db8:1:2::${(i + 1).toString(16)}`));
+    assert.equal(rotating, [401, 401, 401, 429, 429], 'five addresses of one /64 share one budget');
+    assert.is(await failLogin(h, PROXY, '2001:db8:1:2:ffff:ffff:ffff:ffff'), 429, 'the last address of the same /64');
+    assert.is(await failLogin(h, PROXY, '2001:db8:1:3::1'), 401, 'the next /64 is another client');
+    assert.is(await failLogin(h, PROXY, '::ffff:198.51.100.77'), 401);
+    assert.is(await failLogin(h, PROXY, '198.51.100.77'), 401);
+    assert.is(await failLogin(h, PROXY, '198.51.100.77'), 401);
+    assert.is(await failLogin(h, PROXY, '::ffff:198.51.100.77'), 429, 'an IPv4-mapped address is its IPv4 address');
+  } finally {
+    await h.close();
+  }
+});
+
+test('the per-IP key: IPv4 as it is, IPv4-mapped as IPv4, IPv6 as its /64 (any spelling, zone id dropped)', () => {
+  const cases: [string, string][] = [
+    ['127.0.0.1', '127.0.0.1'],
+    ['::ffff:127.0.0.1', '127.0.0.1'],
+    ['::ffff:7f00:1', '127.0.0.1'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2::9', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:0000:0000:0000:0009', '2001:db8:1:2::/64'],
+    ['2001:db8::', '2001:db8:0:0::/64'],
+    ['1:2:3:4:5:6:1.2.3.4', '1:2:3:4::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+  ];
+  for (const [ip, key] of cases) assert.is(RateLimits.ipKey(ip), key, ip);
 });
 
 test("an API key's allowed-IP list sees the client behind the trusted proxy, not a forged header", async () => {
