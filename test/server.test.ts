@@ -257,10 +257,15 @@ for (const engine of ENGINES) {
       ['reader', 'GET', '/v1/kv/app:1', 200], ['reader', 'PUT', '/v1/kv/app:1', 403], ['reader', 'GET', '/v1/kv?prefix=app:', 200], ['reader', 'DELETE', '/v1/kv/other', 403],
       ['writer', 'PUT', '/v1/kv/other', 200], ['writer', 'DELETE', '/v1/kv/other', 204], ['writer', 'GET', '/v1/admin/users', 403],
       ['app', 'GET', '/v1/kv/app:1', 200], ['app', 'PUT', '/v1/kv/app:2', 200], ['app', 'DELETE', '/v1/kv/app:2', 403], ['app', 'GET', '/v1/kv/other', 403],
-      ['app', 'GET', '/v1/kv?prefix=app:', 200], ['app', 'GET', '/v1/kv?prefix=ap', 403], ['app', 'GET', '/v1/kv', 403], ['app', 'GET', '/v1/kv?start=app:a&end=app:z', 200],
-      ['none', 'GET', '/v1/kv/app:1', 403], ['none', 'GET', '/v1/auth/whoami', 200],
+      ['app', 'GET', '/v1/kv?prefix=app:', 200], ['app', 'GET', '/v1/kv?prefix=ap', 200], ['app', 'GET', '/v1/kv', 200], ['app', 'GET', '/v1/kv?start=app:a&end=app:z', 200],
+      ['none', 'GET', '/v1/kv/app:1', 403], ['none', 'GET', '/v1/kv?prefix=app:', 403], ['none', 'GET', '/v1/auth/whoami', 200],
     ];
     for (const [role, method, path, status] of matrix) assert.is(await can(who[role], method, path), status, `${role} ${method} ${path}`);
+    // A scan wider than the grants answers exactly the keys they cover (docs/auth.md, "Scans").
+    for (const path of ['/v1/kv?prefix=ap', '/v1/kv']) {
+      const page = (await (await fetch(`${c.url}${path}`, { headers: who.app })).json()) as { items: Array<{ key: string }> };
+      assert.ok(page.items.length > 0 && page.items.every((i) => i.key.startsWith('app:')), `app ${path}: ${JSON.stringify(page.items.map((i) => i.key))}`);
+    }
     assert.is((await fetch(`${c.url}/v1/admin/users`, { headers: bearer(c.admin) })).status, 200);
   });
 
