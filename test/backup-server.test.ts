@@ -44,6 +44,9 @@ test('config: backup_schedule must be an interval and needs backup_to', async ()
   const { config } = loadConfig(['--backup-schedule', '6h', '--backup-to', 's3://b/p', '--backup-keep', '3', '--archive', '/a'], {});
   assert.is(config.backupSchedule, '6h');
   assert.is(config.backupKeep, 3);
+  // Backups are throttled unless told otherwise (docs/backup.md, Performance); 0 = no limit.
+  assert.is(loadConfig([], {}).config.backupMaxMbPerS, 30);
+  assert.is(loadConfig(['--backup-max-mb-per-s', '0'], {}).config.backupMaxMbPerS, 0);
   // The example file's backup block, uncommented, is made of real settings and loads.
   const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'kvstored.example.toml'), 'utf8');
   const block = text.slice(text.indexOf('# Backups'), text.indexOf('# Replication'));
