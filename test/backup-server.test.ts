@@ -4,6 +4,8 @@
  * to a directory; bad bodies are 400s), GET /v1/admin/archive, the archive metrics (promtool
  * accepts them), the archive flushed at shutdown, a scheduled backup with retention, and
  * config validation (backup_schedule). The repository then restores to the server's last write.
+ * The S3 secret key never shows in kvstored's output, metrics or admin answers, also while
+ * the archive target is down and every shipment fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +21,8 @@ import { ENGINES, rejectsWith, repoRoot, tempDir } from './helpers.js';
 import { type Kvstored, adminCall, loginToken, startKvstored } from './kvstored-child.js';
 import { assertPromtoolAccepts } from './promtool.js';
 import { type TestS3, startS3 } from './s3-server.js';
-import { sleep } from './backup-util.js';
+import { randomBytes } from 'node:crypto';
+import { assertManifest, sleep } from './backup-util.js';
 
 const test = suite('backup: kvstored');
 let s3: TestS3;
@@ -41,6 +44,9 @@ test('config: backup_schedule must be an interval and needs backup_to', async ()
   const { config } = loadConfig(['--backup-schedule', '6h', '--backup-to', 's3://b/p', '--backup-keep', '3', '--archive', '/a'], {});
   assert.is(config.backupSchedule, '6h');
   assert.is(config.backupKeep, 3);
+  // Backups are throttled unless told otherwise (docs/backup.md, Performance); 0 = no limit.
+  assert.is(loadConfig([], {}).config.backupMaxMbPerS, 30);
+  assert.is(loadConfig(['--backup-max-mb-per-s', '0'], {}).config.backupMaxMbPerS, 0);
   // The example file's backup block, uncommented, is made of real settings and loads.
   const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'kvstored.example.toml'), 'utf8');
   const block = text.slice(text.indexOf('# Backups'), text.indexOf('# Replication'));
@@ -68,8 +74,13 @@ for (const engine of ENGINES) {
     for (let i = 0; i < 50; i++) await put(`k${i}`, `v${i}`);
     const m = (await adminCall(server.url, token, 'POST', 'backup', { to: url })) as { id: string; endLsn: string };
     assert.match(m.id, /^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
+    const t2 = Date.now();
     const m2 = (await adminCall(server.url, token, 'POST', 'backup', { to: dirRepo })) as { id: string };
-    assert.ok(fs.existsSync(path.join(dirRepo, 'backups', m2.id, 'manifest.json')));
+    // The manifest's every field against the files; the source is the server's data directory
+    // and replication identity (timeline.json, written when it became primary).
+    const history = JSON.parse(fs.readFileSync(path.join(server.dir, 'timeline.json'), 'utf8')) as { systemId: string; entries: { id: string }[] };
+    const onDisk = assertManifest({ dir: path.join(dirRepo, 'backups', m2.id), notBefore: t2, notAfter: Date.now(), dataDir: path.resolve(server.dir), engine, systemId: history.systemId, timeline: history.entries.at(-1)!.id, minEndLsn: BigInt(m.endLsn) });
+    assert.equal(onDisk, m2, 'the admin route answers with the manifest');
     // No target and a default: the default (backup_to). Bad bodies: 400, nothing written.
     const m3 = (await adminCall(server.url, token, 'POST', 'backup')) as { id: string };
     assert.ok(fs.existsSync(path.join(schedRepo, 'backups', m3.id, 'manifest.json')));
@@ -112,5 +123,49 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+test('the S3 secret key is never logged, also while the archive target is down', async () => {
+  const endpointBefore = process.env.KVSTORE_S3_ENDPOINT;
+  const own = await startS3('creds');
+  process.env.KVSTORE_S3_ENDPOINT = endpointBefore;
+  let ownOpen = true;
+  // A secret no other string could contain by chance (s3rver does not check SigV4 signatures,
+  // so any secret works with its access key id).
+  const secret = `kvtestSecret${randomBytes(16).toString('hex')}`;
+  try {
+    server = await startKvstored(['--engine', ENGINES[0]!, '--archive', `s3://${own.bucket}/p`, '--archive-partial-interval-s', '1', '--s3-endpoint', own.endpoint, '--log-level', 'trace'],
+      { grpc: false, env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: 'us-east-1' } });
+    const token = await loginToken(server.url);
+    const answers: string[] = [];
+    const call = async (method: string, route: string, body?: unknown): Promise<Response> => {
+      const r = await fetch(`${server!.url}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      answers.push(`${method} ${route} ${r.status} ${await r.clone().text()}`);
+      return r;
+    };
+    for (let i = 0; i < 20; i++) assert.is((await call('PUT', `/v1/kv/c${i}`, `v${i}`)).status, 200);
+    assert.is((await call('POST', '/v1/admin/backup', { to: `s3://${own.bucket}/p` })).status, 200);
+    // Failures: a bucket that does not exist, then the whole S3 server gone.
+    assert.ok((await call('POST', '/v1/admin/backup', { to: 's3://no-such-bucket/p' })).status >= 400);
+    await own.close();
+    ownOpen = false;
+    for (let i = 0; i < 20; i++) assert.is((await call('PUT', `/v1/kv/d${i}`, `v${i}`)).status, 200);
+    let failures = 0;
+    for (let i = 0; i < 100 && failures === 0; i++) {
+      failures = ((await (await call('GET', '/v1/admin/archive')).json()) as { failures: number }).failures;
+      if (failures === 0) await sleep(100);
+    }
+    assert.ok(failures > 0, 'the archive failed while S3 was down');
+    assert.ok((await call('POST', '/v1/admin/backup', { to: `s3://${own.bucket}/p` })).status >= 400, 'a backup to the stopped server fails');
+    await call('GET', '/metrics');
+    await server.stop();
+    const output = server.stdout() + server.stderr();
+    server = null;
+    assert.match(output, /archive: shipping WAL to s3:\/\/creds\/p\/? failed .*ECONNREFUSED/, `the failure was logged: ${output.split('\n').filter((l) => l.includes('archive')).join('\n')}`);
+    assert.not.ok(output.includes(secret), 'the secret key is not in kvstored\'s output');
+    assert.not.ok(answers.join('\n').includes(secret), 'the secret key is not in any answer (admin routes, metrics)');
+  } finally {
+    if (ownOpen) await own.close();
+  }
+});
 
 test.run();

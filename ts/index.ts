@@ -8,7 +8,7 @@ export type { TxnRequest, TxnResponse, TxnResult, TxnCompare, TxnCompareOp, TxnO
 export type { WatchRange, WatchOptions, WatchEvent, Watcher } from './store/watch.js';
 export { KvError, ERRORS } from './errors.js';
 export { restoreBackup, verifyBackup, verifyArchive, pruneRepo, listRepo, WalArchiver } from './backup/index.js';
-export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiverStatus, ArchiverOptions, Location, Repo, RepoObject, RepoContents, BackupSource, ArchivedChunk } from './backup/index.js';
+export type { BackupOptions, RestoreOptions, RestoreResult, Manifest, ManifestFile, S3Settings, PruneOptions, PruneResult, BackupCheck, ArchiveCheck, ArchiveGap, BackupEnd, ArchiverStatus, ArchiverOptions, Location, Repo, RepoObject, RepoContents, BackupSource, ArchivedChunk } from './backup/index.js';
 export type { ErrorCode } from './errors.js';
 export { AuthService, loadMasterKey } from './auth/service.js';
 export type {

@@ -211,12 +211,14 @@ export async function restoreBackup(from: Location, toDir: string, options: Rest
       }
     }
     if (walNext <= endLsn) throw corrupt(`${repo.location}: ${BACKUPS_PREFIX}${m.id}/wal/`, `the WAL ends at LSN ${walNext - 1n} but the backup needs it through ${endLsn} (a WAL file is missing)`);
+    let gapAt = '';
     if (!options.noArchive) {
       for (const c of contents.archive) {
         if (done) break;
         if (c.last < next) continue;
         if (c.first > next) {
           result.gapAfter = next - 1n;
+          gapAt = `archived WAL LSN ${next}..${c.first - 1n} is missing, before ${repo.location}: ${c.key}`;
           break;
         }
         const buf = await readAll(repo, c.key);
@@ -229,7 +231,7 @@ export async function restoreBackup(from: Location, toDir: string, options: Rest
     }
     result.droppedAfterLastMarker = pending.length;
     if (untilLsn !== undefined && result.lastLsn < untilLsn && result.stoppedBy !== 'lsn') {
-      throw new KvError('RESTORE_TARGET_UNREACHABLE', `the backup and the archive reach LSN ${result.lastLsn}, not ${untilLsn}${result.gapAfter !== null ? ` (the archive has a gap after LSN ${result.gapAfter})` : ''}`);
+      throw new KvError('RESTORE_TARGET_UNREACHABLE', `the backup and the archive reach LSN ${result.lastLsn}, not ${untilLsn}${result.gapAfter !== null ? ` (the archive has a gap after LSN ${result.gapAfter}: ${gapAt})` : ''}`);
     }
     out.finish();
     fsyncPath(path.join(tmp, 'wal'));

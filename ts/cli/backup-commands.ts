@@ -6,7 +6,7 @@
  * (a directory or s3://bucket/prefix); no server is involved.
  *
  * Exit codes as everywhere in kvctl: 0 ok; 1 refused or failed (BACKUP_CORRUPT names the
- * damaged file; RESTORE_TARGET_NOT_EMPTY; RESTORE_TARGET_UNREACHABLE); 2 usage.
+ * damaged file, or the archived WAL range missing between two chunks; RESTORE_TARGET_NOT_EMPTY; RESTORE_TARGET_UNREACHABLE); 2 usage.
  */
 import type { Command } from 'commander';
 import type { Backend } from './backend.js';
@@ -90,16 +90,23 @@ export function addBackupCommands(program: Command, ctx: BackupContext): void {
     .action(async (o: { repo: string; id?: string } & S3Flags, cmd: Command) => {
       const { openRepo } = await import('../backup/repo.js');
       const { listRepo } = await import('../backup/catalog.js');
-      const { verifyArchive, verifyBackup } = await import('../backup/verify.js');
+      const { gapError, verifyArchive, verifyBackup } = await import('../backup/verify.js');
       const repo = await openRepo(o.repo, s3Of(o));
-      const ids = o.id !== undefined ? [o.id] : (await listRepo(repo)).backups.map((m) => m.id);
+      const manifests = o.id !== undefined ? [] : (await listRepo(repo)).backups;
+      const ids = o.id !== undefined ? [o.id] : manifests.map((m) => m.id);
       const checked: Awaited<ReturnType<typeof verifyBackup>>[] = [];
       for (const id of ids) checked.push(await verifyBackup(repo, id));
-      const archive = o.id === undefined ? await verifyArchive(repo) : null;
-      ctx.emit(cmd, { ok: true, backups: checked, archive }, () =>
+      const archive = o.id === undefined ? await verifyArchive(repo, manifests) : null;
+      // A gap a restore has to cross fails the verify (exit 1, BACKUP_CORRUPT on stderr)
+      // after the report, which names every gap and the chunks around it.
+      const failure = archive ? gapError(repo, archive) : null;
+      const gapText = (g: NonNullable<typeof archive>['gaps'][number]): string =>
+        `${g.from}..${g.to} (${g.chunkBefore ?? 'start'} .. ${g.chunkAfter})${g.blocks.length === 0 ? ' before every backup: harmless' : ''}`;
+      ctx.emit(cmd, { ok: failure === null, backups: checked, archive }, () =>
         checked.map((c) => `ok  ${c.id}: ${c.files} file(s), ${bytes(c.bytes)}, consistent at LSN ${c.endLsn}\n`).join('') +
         (checked.length === 0 ? '(no complete backup to verify)\n' : '') +
-        (archive ? `ok  archive: ${archive.chunks} chunk(s), ${bytes(archive.bytes)}${archive.first ? `, LSN ${archive.first}..${archive.last}` : ''}${archive.gaps.length > 0 ? `; GAPS (restores cannot cross them): ${archive.gaps.map((g) => `${g.from}..${g.to}`).join(', ')}` : ''}\n` : ''));
+        (archive ? `${failure ? 'BAD' : 'ok '} archive: ${archive.chunks} chunk(s), ${bytes(archive.bytes)}${archive.first ? `, LSN ${archive.first}..${archive.last}` : ''}${archive.gaps.length > 0 ? `; missing LSNs: ${archive.gaps.map(gapText).join(', ')}` : ''}\n` : ''));
+      if (failure) throw failure;
     });
 
   withS3(backup

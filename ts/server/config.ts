@@ -172,7 +172,7 @@ export const FIELDS: readonly Field[] = [
   { name: 'backupTo', kind: 'string', default: undefined, help: 'backup repository (directory or s3://bucket/prefix) for backup_schedule and for POST /v1/admin/backup without a target' },
   { name: 'backupSchedule', kind: 'string', default: undefined, help: 'take a base backup to backup_to at this interval ("30m", "6h", "1d"); unset = none' },
   { name: 'backupKeep', kind: 'int', default: 0, min: 0, max: 100_000, help: 'after each scheduled backup keep this many newest backups (and the archived WAL they need); 0 = keep all' },
-  { name: 'backupMaxMbPerS', kind: 'int', default: 0, min: 0, max: 100_000, help: 'read at most this many MB/s while taking a base backup (leaves disk bandwidth to the WAL); 0 = no limit' },
+  { name: 'backupMaxMbPerS', kind: 'int', default: 30, min: 0, max: 100_000, help: 'read at most this many MB/s while taking a base backup (scheduled or admin), so writes keep their CPU and disk (docs/backup.md, Performance); 0 = no limit' },
   { name: 's3Endpoint', kind: 'string', default: undefined, help: 'endpoint of an S3-compatible store (http(s)://host:port); unset = AWS' },
   { name: 's3ForcePathStyle', kind: 'bool', default: false, help: 'path-style S3 addressing (always on when s3_endpoint is set)' },
   { name: 's3Region', kind: 'string', default: undefined, help: 'S3 region (default AWS_REGION, else us-east-1)' },
