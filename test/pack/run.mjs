@@ -38,9 +38,10 @@ const PLATFORM_PKG = `@kvstore-plus-plus/native-${PLATFORM}`;
 // auth split, option checks (about 95 kB: 293 kB at the merge of issues 13, 14 and 19's library
 // part), then the gRPC server, the remote client with its generated proto types, the Level
 // adapter and the encodings (370 kB). Cluster mode on etcd, request routing, backups and WAL
-// archiving, watch and transactions, and the hardening of issue 19 bring it to about 500 kB.
+// archiving, watch and transactions, and the hardening of issue 19 bring it to about 500 kB;
+// filtered scans, online master-key rotation, the audit stream and their docs to about 565 kB.
 // Leftovers are caught by the pattern check; this catches bulk.
-const MAIN_BUDGET = 560 * 1024;
+const MAIN_BUDGET = 600 * 1024;
 const PLATFORM_BUDGET = 1024 * 1024;
 /** The server package is three bin shims, a README and its manifest. */
 const SERVER_BUDGET = 4 * 1024;
