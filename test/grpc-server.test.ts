@@ -17,6 +17,7 @@ import { connect } from '../ts/client/index.js';
 import { repoRoot } from './helpers.js';
 import { type Kvstored, loginToken, startKvstored } from './kvstored-child.js';
 import { makeCerts } from './tls-certs.js';
+import { writeThirtyMegabytes } from './slow-watch-load.js';
 
 const { proto } = loadKvstoreProto();
 type Any = Record<string, unknown>;
@@ -189,26 +190,11 @@ test('Watch: a first message with from_version, then one message per record; no 
   assert.equal([zero.status, zero.code], [grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT']);
 });
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
 test('Watch: a caller that stops reading is cut with RESOURCE_EXHAUSTED / WATCH_LAGGED naming where to resume; the server does not grow with the writes', async () => {
   const pid = s.child.pid!;
   const http = connect({ url: s.url, token: admin });
-  const value = 'x'.repeat(1000);
-  const BATCHES = 60; // 60 × 500 events of 1 KB = 30 MB
-  /** Writes 30 MB in batches; the server's RSS growth over it (peak − start). */
-  const write = async (tag: string): Promise<number> => {
-    const rss0 = rssOf(pid);
-    let peak = rss0;
-    for (let b = 0; b < BATCHES; b++) {
-      await http.batch(Array.from({ length: 500 }, (_, i) => ({ type: 'put' as const, key: `gslow/${tag}/${b}/${i}`, value })));
-      peak = Math.max(peak, rssOf(pid));
-    }
-    return peak - rss0;
-  };
+  const BATCHES = 60; // writeThirtyMegabytes: 60 × 500 events of 1 KB
+  const write = (tag: string): Promise<number> => writeThirtyMegabytes(http, pid, 'gslow/', tag);
   try {
     // The same writes with no watcher first: what the server grows by anyway.
     await write('warm');

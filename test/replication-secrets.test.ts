@@ -18,6 +18,7 @@ import { SEGMENT_RE, SNAPSHOT_RE } from '../ts/engine/format.js';
 import type { SigningKeyRecord } from '../ts/catalog/schema.js';
 import { open } from '../ts/store/store.js';
 import { systemView } from '../ts/store/store.js';
+import { allBytes, encodings } from './secret-grep.js';
 import { ENGINES, tempDir } from './helpers.js';
 import { ADMIN_PASSWORD, type KvNode, caughtUp, credentials, flushedLsn, killAll, startNode } from './repl-cluster.js';
 
@@ -31,20 +32,6 @@ const keyFile = path.join(keys, 'master.key');
 fs.writeFileSync(keyFile, `${MASTER.toString('hex')}\n`, { mode: 0o600 });
 const otherFile = path.join(keys, 'other.key');
 fs.writeFileSync(otherFile, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-
-/** Every file under dir, as bytes. */
-function allBytes(dir: string): Buffer {
-  const out: Buffer[] = [];
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.push(fs.readFileSync(path.join(e.parentPath, e.name)));
-  }
-  return Buffer.concat(out);
-}
-
-/** Every encoding a secret could be found in (as secrets.test.ts looks for them). */
-function encodings(secret: Buffer): Buffer[] {
-  return [secret, Buffer.from(secret.toString('base64url')), Buffer.from(secret.toString('base64')), Buffer.from(secret.toString('hex'))];
-}
 
 /** Files under dir whose names match re. */
 function filesLike(dir: string, re: RegExp): string[] {

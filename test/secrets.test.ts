@@ -14,25 +14,12 @@ import { loadMasterKey } from '../ts/auth/service.js';
 import { open as openBox } from '../ts/auth/seal.js';
 import type { SigningKeyRecord } from '../ts/catalog/schema.js';
 import { systemView } from '../ts/store/store.js';
+import { allBytes, encodings } from './secret-grep.js';
 import { ENGINES, rejectsWith, tempDir } from './helpers.js';
 
 const PW = 'correct horse battery';
 const KEY_A = 'a'.repeat(64);
 const KEY_B = 'b'.repeat(64);
-
-/** Every file under dir, as bytes. */
-function allBytes(dir: string): Buffer {
-  const out: Buffer[] = [];
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.push(fs.readFileSync(path.join(e.parentPath, e.name)));
-  }
-  return Buffer.concat(out);
-}
-
-/** Every encoding a 32-byte secret could be found in. */
-function encodings(secret: Buffer): Buffer[] {
-  return [secret, Buffer.from(secret.toString('base64url')), Buffer.from(secret.toString('base64')), Buffer.from(secret.toString('hex'))];
-}
 
 function signingKeys(db: Store): SigningKeyRecord[] {
   return [...systemView(db).scan({ prefix: '_sys.signing_keys:' })].map(([, v]) => JSON.parse(v.toString()) as SigningKeyRecord);

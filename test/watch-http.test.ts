@@ -4,12 +4,12 @@
  * a client that stops reading cut at its bound with the server's memory bounded (its RSS
  * measured), and 100 concurrent HTTP watchers.
  */
-import fs from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from '../ts/client/index.js';
 import type { WatchEvent } from '../ts/index.js';
 import { type Kvstored, loginToken, startKvstored } from './kvstored-child.js';
+import { writeThirtyMegabytes } from './slow-watch-load.js';
 
 interface Sse { id?: string; event: string; data: string }
 
@@ -58,10 +58,6 @@ async function put(url: string, token: string, key: string, value: string): Prom
   return BigInt(((await r.json()) as { version: string }).version);
 }
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
 
 const test = suite('watch over HTTP');
 let s: Kvstored | null = null;
@@ -133,18 +129,8 @@ test('a client that stops reading is cut at its bound; the server does not grow 
   const token = await loginToken(s!.url);
   const pid = s!.child.pid!;
   const c = connect({ url: s!.url, token });
-  const value = 'x'.repeat(1000);
-  const BATCHES = 60; // 60 × 500 events of 1 KB = 30 MB
-  /** Writes 30 MB in batches; returns the server's RSS growth over it (peak − start). */
-  const write = async (tag: string): Promise<number> => {
-    const rss0 = rssOf(pid);
-    let peak = rss0;
-    for (let b = 0; b < BATCHES; b++) {
-      await c.batch(Array.from({ length: 500 }, (_, i) => ({ type: 'put' as const, key: `slow/${tag}/${b}/${i}`, value })));
-      peak = Math.max(peak, rssOf(pid));
-    }
-    return peak - rss0;
-  };
+  /** 30 MB of batched writes (slow-watch-load.ts); the server's RSS growth over them. */
+  const write = (tag: string): Promise<number> => writeThirtyMegabytes(c, pid, 'slow/', tag);
   // The same writes with no watcher first: what the server grows by anyway (its heap warming up, GC).
   await write('warm');
   const baseline = await write('base');
