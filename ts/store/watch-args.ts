@@ -7,12 +7,14 @@ import { checkOptions, optionNames } from '../options.js';
 import type { WatchOptions, WatchRange } from './watch.js';
 
 const OPTION_NAMES = optionNames<WatchOptions>({ fromVersion: true, maxQueue: true });
+// The options are named too, so a misspelled one in the single-object form gets a suggestion.
+const RANGE_NAMES = [...optionNames<WatchRange>({ prefix: true, start: true, end: true }), ...OPTION_NAMES];
 
 /**
  * watch()'s two forms as one (range, options): `watch({ prefix, fromVersion, maxQueue })` (the
  * options inside the range object) and `watch({ prefix }, { fromVersion, maxQueue })`. An
- * option given in both places is INVALID_ARGUMENT, even with the same value; unknown names
- * stay UNKNOWN_OPTION (checked by the caller on what this returns).
+ * option given in both places is INVALID_ARGUMENT, even with the same value; an unknown
+ * name in either is UNKNOWN_OPTION.
  */
 export function splitWatchArgs(arg: WatchRange & WatchOptions, options: WatchOptions = {}): { range: WatchRange; options: WatchOptions } {
   if (arg === null || typeof arg !== 'object') throw new KvError('INVALID_ARGUMENT', 'watch needs a range: { prefix } or { start, end } ({} for every key)');
@@ -26,5 +28,6 @@ export function splitWatchArgs(arg: WatchRange & WatchOptions, options: WatchOpt
     else if (merged[name] !== undefined) throw new KvError('INVALID_ARGUMENT', `watch: ${name} is given twice, in the range object and in the options; give it once`);
     else merged[name] = v;
   }
+  checkOptions('watch range', range, RANGE_NAMES);
   return { range, options: merged };
 }

@@ -20,7 +20,6 @@
  */
 import { KvError, toKvError } from '../errors.js';
 import { KIND_FIRST_SKIPPABLE, decodeBody, readRecord } from '../engine/format.js';
-import { checkOptions, optionNames } from '../options.js';
 import type { ReplicationPort } from '../replication/port.js';
 import { type Codec, decodeWith } from './encoding.js';
 import { splitWatchArgs } from './watch-args.js';
@@ -76,8 +75,6 @@ const READ_BYTES = 1024 * 1024;
 /** The hub re-checks the flushed LSN at least this often (a missed wake-up cannot stall it). */
 const POLL_MS = 1000;
 
-// The options are named too, so a misspelled one in the single-object form gets a suggestion.
-const RANGE_FIELDS = [...optionNames<WatchRange>({ prefix: true, start: true, end: true }), ...optionNames<WatchOptions>({ fromVersion: true, maxQueue: true })];
 
 /** A decoded event with its raw key, shared by every watcher that gets it. */
 interface RawEvent {
@@ -313,7 +310,6 @@ export class WatchHub {
 
   watch(arg: WatchRange & WatchOptions, opts: WatchOptions, decode: Decoder, filter: ((key: Buffer) => boolean) | null): Watcher<unknown, unknown> {
     const { range, options } = splitWatchArgs(arg, opts);
-    checkOptions('watch range', range, RANGE_FIELDS);
     let start = toBound(range.start, 'start');
     let end = toBound(range.end, 'end');
     const prefix = toBound(range.prefix, 'prefix');
